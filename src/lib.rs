@@ -1,0 +1,9 @@
+//! segl: a rules language for customer segments.
+//!
+//! The library is pure: it takes source texts and returns values (syntax trees, typed programs,
+//! diagnostics). Only the `segl` binary reads files, prints and looks at the environment.
+//! See `ARCHITECTURE.md` for the stages.
+
+pub mod diagnostics;
+pub mod source;
+pub mod syntax;

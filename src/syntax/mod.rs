@@ -1,0 +1,4 @@
+//! Syntax: the pest grammar in `grammar/segl.pest` turned into the [`ast`] with spans and comments.
+//! The only module that knows pest.
+
+pub mod ast;
