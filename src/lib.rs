@@ -5,5 +5,8 @@
 //! See `ARCHITECTURE.md` for the stages.
 
 pub mod diagnostics;
+pub mod ir;
+pub mod schema;
+pub mod sema;
 pub mod source;
 pub mod syntax;
