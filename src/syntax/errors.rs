@@ -298,6 +298,9 @@ pub fn from_pest(
     if wants.contains(&Want::Value) {
         wants.retain(|w| !matches!(w, Want::Name | Want::Text | Want::Number | Want::Duration));
     }
+    if wants.contains(&Want::Type) {
+        wants.retain(|w| *w != Want::Word("`many` or `one`"));
+    }
     let wants_condition = matches!(
         prev_text,
         "and" | "or" | "not" | "where" | "when" | "&&" | "||" | "!"

@@ -9,3 +9,7 @@ mod scan;
 
 pub use dump::dump;
 pub use parser::{Parsed, parse};
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests;

@@ -33,9 +33,41 @@ impl Parsed {
     }
 }
 
+/// Stack for the parsing thread: pest and the tree builder recurse once per nesting level, and
+/// [`scan::MAX_DEPTH`] levels need more than a default thread stack in debug builds.
+const PARSE_STACK: usize = 64 * 1024 * 1024;
+
 /// Parses one `.segl` file. Never panics; spans are byte offsets into `text`.
 #[must_use]
 pub fn parse(file: FileId, text: &str) -> Parsed {
+    std::thread::scope(|s| {
+        let worker = std::thread::Builder::new()
+            .name("segl-parse".to_owned())
+            .stack_size(PARSE_STACK)
+            .spawn_scoped(s, || parse_here(file, text));
+        match worker {
+            Ok(handle) => handle.join().unwrap_or_else(|_| Parsed {
+                file: ast::File {
+                    file,
+                    items: Vec::new(),
+                    comments: Vec::new(),
+                },
+                diagnostics: vec![
+                    Diagnostic::new(
+                        Code::E0100,
+                        Span::new(file, 0, 0),
+                        "this file could not be read",
+                    )
+                    .label("the parser stopped here")
+                    .help("please report this file to the segl maintainers"),
+                ],
+            }),
+            Err(_) => parse_here(file, text),
+        }
+    })
+}
+
+fn parse_here(file: FileId, text: &str) -> Parsed {
     let scanned = scan::scan(file, text);
     let mut diagnostics = scanned.diagnostics;
     let mut items = Vec::new();
