@@ -124,6 +124,10 @@ fn parse_here(file: FileId, text: &str) -> Parsed {
     }
 }
 
+/// The most operands one chain of `and`, `or`, `+`, `*`... may join: the tree of a chain is as
+/// deep as the chain is long, and later stages walk it recursively.
+const MAX_CHAIN: usize = 500;
+
 /// The longest chain of prefix operators (`not not ...`, `- - ...`) kept in the tree.
 const MAX_PREFIX: usize = scan::MAX_DEPTH;
 
@@ -706,6 +710,20 @@ impl<'c> Builder<'c> {
     }
 
     fn binary(&mut self, p: Pair<'_, Rule>) -> Option<Expr> {
+        let operands = p.clone().into_inner().count().div_ceil(2);
+        if operands > MAX_CHAIN {
+            let span = self.span(&p);
+            self.diagnostics.push(
+                Diagnostic::new(
+                    Code::E0004,
+                    span,
+                    format!("this expression joins more than {MAX_CHAIN} parts in one chain"),
+                )
+                .label("too long to check")
+                .help("split it into several definitions with `define` and combine those"),
+            );
+            return self.expr(p.into_inner().next()?);
+        }
         let mut it = p.into_inner();
         let mut lhs = self.expr(it.next()?)?;
         while let Some(op) = it.next() {

@@ -222,3 +222,17 @@ mod never_panics {
         }
     }
 }
+
+#[test]
+fn long_chains_do_not_overflow() {
+    let text = format!("define x = a{}", " and a".repeat(20_000));
+    let p = parse(FileId(0), &text);
+    assert_eq!(p.diagnostics.len(), 1);
+    assert_eq!(p.diagnostics[0].code, Code::E0004);
+    // Up to the limit the chain is kept, and the tree can be walked and dropped.
+    let text = format!("define x = a{}", " and a".repeat(499));
+    let p = parse(FileId(0), &text);
+    assert!(p.diagnostics.is_empty());
+    let _ = crate::syntax::dump(&p.file);
+    drop(p);
+}
