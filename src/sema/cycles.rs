@@ -3,11 +3,12 @@
 use std::collections::HashMap;
 
 use crate::diagnostics::{Code, Diagnostic};
-use crate::ir::{Expr, ExprKind, Program};
+use crate::ir::Program;
+
 use crate::source::Span;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-enum Node {
+pub(super) enum Node {
     Definition(usize),
     Segment(usize),
     Tier(usize),
@@ -23,118 +24,22 @@ fn name(p: &Program, n: Node) -> (&str, Span) {
     }
 }
 
-/// Every rule a node refers to, with the span of the reference.
-fn edges(p: &Program, n: Node) -> Vec<(Node, Span)> {
-    let mut out = Vec::new();
-    let mut visit = |e: &Expr| collect(e, &mut out);
-    match n {
-        Node::Definition(i) => visit(&p.definitions[i].value),
-        Node::Segment(i) => visit(&p.segments[i].condition),
-        Node::Tier(i) => {
-            for row in &p.tier_sets[i].rows {
-                if let Some(c) = &row.condition {
-                    visit(c);
-                }
-            }
-        }
-        Node::Score(i) => {
-            for rule in &p.scores[i].rules {
-                visit(&rule.condition);
-            }
-        }
-    }
-    out
-}
-
-fn collect(e: &Expr, out: &mut Vec<(Node, Span)>) {
-    match &e.kind {
-        ExprKind::Definition(id) => out.push((Node::Definition(id.index()), e.span)),
-        ExprKind::Segment(id) => out.push((Node::Segment(id.index()), e.span)),
-        ExprKind::Tier(id) => out.push((Node::Tier(id.index()), e.span)),
-        ExprKind::Score(id) => out.push((Node::Score(id.index()), e.span)),
-        _ => {}
-    }
-    for child in children(e) {
-        collect(child, out);
-    }
-}
-
-/// The direct sub-expressions of an expression.
-pub(crate) fn children(e: &Expr) -> Vec<&Expr> {
-    match &e.kind {
-        ExprKind::Literal(_)
-        | ExprKind::Field(_)
-        | ExprKind::Param(_)
-        | ExprKind::Definition(_)
-        | ExprKind::Segment(_)
-        | ExprKind::Tier(_)
-        | ExprKind::Score(_)
-        | ExprKind::Today
-        | ExprKind::Now
-        | ExprKind::Error => Vec::new(),
-        ExprKind::Lookup { value, .. } => vec![value],
-        ExprKind::Not(x)
-        | ExprKind::Neg(x)
-        | ExprKind::IsKnown(x)
-        | ExprKind::IsEmpty(x)
-        | ExprKind::DaysSince(x)
-        | ExprKind::Anniversary(x)
-        | ExprKind::Coerce(x) => vec![x],
-        ExprKind::And(xs) | ExprKind::Or(xs) | ExprKind::List(xs) => xs.iter().collect(),
-        ExprKind::Call { args, .. } => args.iter().collect(),
-        ExprKind::Arith { lhs, rhs, .. } | ExprKind::Compare { lhs, rhs, .. } => vec![lhs, rhs],
-        ExprKind::Text { value, pattern, .. } => vec![value, pattern],
-        ExprKind::InList { value, options, .. } => {
-            let mut v: Vec<&Expr> = vec![value];
-            v.extend(options.iter());
-            v
-        }
-        ExprKind::Between { value, low, high } => vec![value, low, high],
-        ExprKind::ListContains {
-            list,
-            element: other,
-            ..
-        }
-        | ExprKind::ListContainsAny {
-            list,
-            elements: other,
-            ..
-        }
-        | ExprKind::ListContainsAll {
-            list,
-            elements: other,
-            ..
-        } => vec![list, other],
-        ExprKind::InWindow { value, .. } => vec![value],
-        ExprKind::Aggregate { source, value, .. } => {
-            let mut v: Vec<&Expr> = Vec::new();
-            if let Some(x) = value {
-                v.push(x);
-            }
-            if let Some(f) = &source.filter {
-                v.push(f);
-            }
-            v
-        }
-        ExprKind::Population { value, within, .. } => {
-            let mut v: Vec<&Expr> = vec![value];
-            if let Some(w) = within {
-                v.push(w);
-            }
-            v
-        }
-    }
-}
-
 /// Reports each cycle once, at the rule that comes first in the files.
-pub fn report(p: &Program, diags: &mut Vec<Diagnostic>) {
+pub(super) fn report(p: &Program, edges: &[(Node, Node, Span)], diags: &mut Vec<Diagnostic>) {
     let mut nodes: Vec<Node> = Vec::new();
     nodes.extend((0..p.definitions.len()).map(Node::Definition));
     nodes.extend((0..p.segments.len()).map(Node::Segment));
     nodes.extend((0..p.tier_sets.len()).map(Node::Tier));
     nodes.extend((0..p.scores.len()).map(Node::Score));
-    let graph: HashMap<Node, Vec<(Node, Span)>> =
-        nodes.iter().map(|n| (*n, edges(p, *n))).collect();
+    let mut graph: HashMap<Node, Vec<(Node, Span)>> =
+        nodes.iter().map(|n| (*n, Vec::new())).collect();
+    for (from, to, span) in edges {
+        if let Some(out) = graph.get_mut(from)
+            && !out.iter().any(|(t, _)| t == to)
+        {
+            out.push((*to, *span));
+        }
+    }
 
     // Iterative depth-first search with colours; a grey target closes a cycle.
     #[derive(Clone, Copy, PartialEq)]

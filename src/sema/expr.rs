@@ -454,15 +454,23 @@ impl Checker<'_, '_> {
                 error(span)
             }
             Attr::Definition(id) => {
+                self.depends_on(super::cycles::Node::Definition(id.index()), span);
                 let (ty, nullable) = self.ensure_definition(id);
                 mk(ExprKind::Definition(id), ty, nullable, span)
             }
-            Attr::Segment(id) => cond(ExprKind::Segment(id), span),
+            Attr::Segment(id) => {
+                self.depends_on(super::cycles::Node::Segment(id.index()), span);
+                cond(ExprKind::Segment(id), span)
+            }
             Attr::Tier(id) => {
+                self.depends_on(super::cycles::Node::Tier(id.index()), span);
                 let enum_id = self.program.tier_sets[id.index()].enum_id;
                 mk(ExprKind::Tier(id), Type::Enum(enum_id), false, span)
             }
-            Attr::Score(id) => mk(ExprKind::Score(id), Type::Integer, false, span),
+            Attr::Score(id) => {
+                self.depends_on(super::cycles::Node::Score(id.index()), span);
+                mk(ExprKind::Score(id), Type::Integer, false, span)
+            }
         }
     }
 
@@ -714,6 +722,7 @@ impl Checker<'_, '_> {
             );
             return error(span);
         }
+        self.depends_on(super::cycles::Node::Segment(id.index()), span);
         cond(ExprKind::Segment(id), span)
     }
 
@@ -1231,14 +1240,37 @@ impl Checker<'_, '_> {
                     ast::ExprKind::List(items) => items.iter().collect(),
                     _ => vec![list.as_ref()],
                 };
-                let mut options = Vec::new();
-                for item in items {
+                let mut typed = Vec::new();
+                for item in &items {
                     let o = self.operand(item, scope, Some(&x.ty), "in a list");
                     if o.ty == Type::Error {
                         return error(span);
                     }
+                    typed.push(o);
+                }
+                let fitting = typed
+                    .iter()
+                    .filter(|o| self.fit((*o).clone(), &x.ty).is_ok())
+                    .count();
+                let mut options = Vec::new();
+                for (o, item) in typed.into_iter().zip(&items) {
                     match self.fit(o, &x.ty) {
                         Ok(o) => options.push(o),
+                        // Some values fit and this one does not: the list itself is mixed.
+                        Err(o) if fitting > 0 => {
+                            let this = self.describe_type(&o.ty);
+                            let others = self.describe_type(&x.ty);
+                            self.report(
+                                Diagnostic::new(
+                                    Code::E0409,
+                                    item.span,
+                                    format!("this list mixes kinds of values: this one is {this}, the others are {others}"),
+                                )
+                                .label("a different kind of value")
+                                .help(format!("{what} is {others}; every value in the list must be too")),
+                            );
+                            return error(span);
+                        }
                         Err(o) => {
                             self.mismatch(&x, &o, subject, item, span);
                             return error(span);
@@ -1842,7 +1874,7 @@ impl Checker<'_, '_> {
         span: Span,
     ) -> Expr {
         let x = self.operand(value, scope, None, "in a population function");
-        let w = within.map(|w| (w, self.operand(w, scope, None, "after `within`")));
+        let w = within.map(|w| (w, self.expr(w, scope, None)));
         if x.ty == Type::Error || w.as_ref().is_some_and(|(_, w)| w.ty == Type::Error) {
             return error(span);
         }
@@ -1972,14 +2004,12 @@ impl Checker<'_, '_> {
         };
         let name = builtin.name();
         let (min, max) = match builtin {
-            Builtin::Round => (1, 2),
             Builtin::Coalesce => (2, usize::MAX),
             _ => (1, 1),
         };
         if args.len() < min || args.len() > max {
             let expected = match (min, max) {
                 (1, 1) => "one value".to_owned(),
-                (1, 2) => "a value and optionally a number of decimal places".to_owned(),
                 _ => "at least two values".to_owned(),
             };
             self.report(
@@ -2039,19 +2069,6 @@ impl Checker<'_, '_> {
             Builtin::Round => {
                 if !first.ty.is_numeric() {
                     return bad(self, "a number");
-                }
-                if let Some(places) = xs.get(1)
-                    && places.ty != Type::Integer
-                {
-                    self.report(
-                        Diagnostic::new(
-                            Code::E0400,
-                            args[1].span,
-                            "the number of decimal places must be a whole number".to_owned(),
-                        )
-                        .label("not a whole number"),
-                    );
-                    return error(span);
                 }
                 (first.ty.clone(), nullable)
             }

@@ -254,7 +254,11 @@ impl Checker<'_, '_> {
             return;
         }
         let entity = self.program.segments[id.index()].entity;
+        let outer = self
+            .current
+            .replace(super::cycles::Node::Segment(id.index()));
         let c = self.condition(&s.condition, entity);
+        self.current = outer;
         self.program.segments[id.index()].condition = c;
     }
 
@@ -266,6 +270,7 @@ impl Checker<'_, '_> {
             return;
         }
         let entity = self.program.tier_sets[id.index()].entity;
+        let outer = self.current.replace(super::cycles::Node::Tier(id.index()));
         let mut rows = Vec::new();
         let mut otherwise: Option<Span> = None;
         for row in &t.rows {
@@ -312,6 +317,7 @@ impl Checker<'_, '_> {
             );
         }
         self.program.tier_sets[id.index()].rows = rows;
+        self.current = outer;
     }
 
     pub(super) fn check_score(&mut self, s: &ast::Score) {
@@ -322,6 +328,7 @@ impl Checker<'_, '_> {
             return;
         }
         let entity = self.program.scores[id.index()].entity;
+        let outer = self.current.replace(super::cycles::Node::Score(id.index()));
         let mut rules = Vec::new();
         for rule in &s.rules {
             let cleaned: String = rule
@@ -352,6 +359,7 @@ impl Checker<'_, '_> {
             });
         }
         self.program.scores[id.index()].rules = rules;
+        self.current = outer;
     }
 
     #[allow(clippy::too_many_lines)]

@@ -94,6 +94,9 @@ struct Checker<'d, 'a> {
     scores: HashMap<String, ScoreId>,
     def_asts: Vec<&'a ast::Define>,
     def_state: Vec<DefState>,
+    /// The rule being checked, and every reference from one rule to another (for cycles).
+    current: Option<cycles::Node>,
+    edges: Vec<(cycles::Node, cycles::Node, Span)>,
 }
 
 impl<'d, 'a> Checker<'d, 'a> {
@@ -130,6 +133,8 @@ impl<'d, 'a> Checker<'d, 'a> {
             scores: HashMap::new(),
             def_asts: Vec::new(),
             def_state: Vec::new(),
+            current: None,
+            edges: Vec::new(),
         }
     }
 
@@ -165,7 +170,7 @@ impl<'d, 'a> Checker<'d, 'a> {
                 self.check_test(t);
             }
         }
-        cycles::report(&self.program, self.diags);
+        cycles::report(&self.program, &self.edges, self.diags);
     }
 
     fn choose_primary(&mut self, items: &[&'a ast::Item], options: &CheckOptions) {
@@ -436,12 +441,21 @@ impl<'d, 'a> Checker<'d, 'a> {
                 self.def_state[i] = DefState::InProgress;
                 let ast_def = self.def_asts[i];
                 let entity = self.program.definitions[i].entity;
+                let outer = self.current.replace(cycles::Node::Definition(i));
                 let value = self.value(&ast_def.value, entity, None);
+                self.current = outer;
                 let result = (value.ty.clone(), value.nullable);
                 self.program.definitions[i].value = value;
                 self.def_state[i] = DefState::Done;
                 result
             }
+        }
+    }
+
+    /// Notes that the rule being checked refers to `to` at `span`.
+    fn depends_on(&mut self, to: cycles::Node, span: Span) {
+        if let Some(from) = self.current {
+            self.edges.push((from, to, span));
         }
     }
 
