@@ -4,6 +4,8 @@
 //! diagnostics). Only the `segl` binary reads files, prints and looks at the environment.
 //! See `ARCHITECTURE.md` for the stages.
 
+pub mod check;
 pub mod diagnostics;
+pub mod project;
 pub mod source;
 pub mod syntax;
