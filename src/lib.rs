@@ -6,6 +6,9 @@
 
 pub mod check;
 pub mod diagnostics;
+pub mod ir;
 pub mod project;
+pub mod schema;
+pub mod sema;
 pub mod source;
 pub mod syntax;

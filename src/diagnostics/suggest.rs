@@ -39,7 +39,9 @@ pub fn nearest<'a>(wanted: &str, candidates: &[Candidate<'a>]) -> Vec<&'a str> {
         let words = std::iter::once(cand.name).chain(cand.aliases.iter().copied());
         let mut best: Option<usize> = None;
         for word in words {
-            let score = if word.eq_ignore_ascii_case(wanted) || word.to_lowercase() == wanted.to_lowercase() {
+            let score = if word.eq_ignore_ascii_case(wanted)
+                || word.to_lowercase() == wanted.to_lowercase()
+            {
                 0
             } else {
                 let d = distance(word, wanted);

@@ -224,7 +224,10 @@ pub struct Test {
 #[derive(Clone, Debug, PartialEq)]
 pub enum TestStep {
     /// `as of DATE-OR-TIMESTAMP`
-    AsOf { value: Expr, span: Span },
+    AsOf {
+        value: Expr,
+        span: Span,
+    },
     /// `customer c1 { field: value, ... }`
     Record(RecordLit),
     /// `data order from "fixtures/orders.csv"`
@@ -358,7 +361,10 @@ pub enum ExprKind {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Test_ {
     /// `is between LOW and HIGH`
-    Between { low: Box<Expr>, high: Box<Expr> },
+    Between {
+        low: Box<Expr>,
+        high: Box<Expr>,
+    },
     /// `is any of LIST` (negated: `is none of LIST`); the list is usually an `ExprKind::List`.
     AnyOf(Box<Expr>),
     Known,
@@ -501,7 +507,10 @@ pub enum PopFunc {
     Percentile,
     Rank,
     /// `ntile(5)`, `quintile` (5), `quartile` (4), `decile` (10): the group count as written.
-    Ntile { groups: String, spelling: NtileSpelling },
+    Ntile {
+        groups: String,
+        spelling: NtileSpelling,
+    },
     ShareOfTotal,
     CumulativeShare,
 }
