@@ -2,3 +2,10 @@
 //! The only module that knows pest.
 
 pub mod ast;
+pub mod dump;
+mod errors;
+mod parser;
+mod scan;
+
+pub use dump::dump;
+pub use parser::{Parsed, parse};
