@@ -5,8 +5,9 @@
 
 use crate::diagnostics::{self, Code, Diagnostic, Severity};
 use crate::project::{self, Config};
+use crate::sema;
 use crate::source::{FileId, SourceMap, Span, decode};
-use crate::syntax::ast;
+use crate::syntax::{self, ast};
 
 /// One file as read from disk: the name to show (a path relative to where the user is) and its
 /// raw bytes.
@@ -50,9 +51,6 @@ pub struct Summary {
     pub tests: usize,
     pub errors: usize,
     pub warnings: usize,
-    /// True while this build cannot parse and type-check rules yet: then only decoding and
-    /// `segl.toml` were checked, and the summary must say so.
-    pub rules_not_checked: bool,
 }
 
 impl Summary {
@@ -95,7 +93,6 @@ impl Summary {
             tests: self.tests + other.tests,
             errors: self.errors + other.errors,
             warnings: self.warnings + other.warnings,
-            rules_not_checked: self.rules_not_checked || other.rules_not_checked,
         }
     }
 }
@@ -113,7 +110,8 @@ pub struct Report {
 }
 
 /// Checks one project: decodes every file, reads `segl.toml`, parses the rule files and
-/// type-checks them together.
+/// type-checks them together. A file that is not UTF-8 is reported (E0001) and left out of the
+/// later stages, which still run over the other files.
 #[must_use]
 pub fn check_project(input: &ProjectInput) -> Report {
     let mut sources = SourceMap::new();
@@ -139,11 +137,23 @@ pub fn check_project(input: &ProjectInput) -> Report {
         diagnostics.push(no_rule_files(input, config.as_ref(), &mut sources));
     }
 
-    // The syntax and type checking stages (`syntax::parse`, `sema::check`) are not in this
-    // branch yet; they are called here once they arrive. Until then a run only decodes the files
-    // and reads `segl.toml`, counts no items, and the summary says that rules were not checked.
-    let _ = &readable;
-    summary.rules_not_checked = true;
+    let mut files = Vec::with_capacity(readable.len());
+    for (id, text) in &readable {
+        let parsed = syntax::parse(*id, text);
+        summary.count_items(&parsed.file);
+        diagnostics.extend(parsed.diagnostics);
+        files.push(parsed.file);
+    }
+
+    // The checker sees every file at once (names are shared across files). It only runs when
+    // there are rules: without them E0003 above says everything there is to say.
+    if !input.rules.is_empty() {
+        let options = sema::CheckOptions {
+            primary_entity: config.as_ref().and_then(|c| c.primary_entity.clone()),
+        };
+        let checked = sema::check(&files, &options);
+        diagnostics.extend(checked.diagnostics);
+    }
 
     diagnostics::sort(&mut diagnostics, &sources);
     summary.count_diagnostics(&diagnostics);

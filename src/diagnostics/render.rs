@@ -43,12 +43,7 @@ pub fn summary_line(summary: &Summary) -> String {
         .filter(|(n, _, _)| *n > 0)
         .map(|(n, one, many)| plural(*n, one, many))
         .collect();
-    let verb = if summary.rules_not_checked {
-        "read"
-    } else {
-        "checked"
-    };
-    let mut line = format!("{verb} {}", plural(summary.files, "file", "files"));
+    let mut line = format!("checked {}", plural(summary.files, "file", "files"));
     if !items.is_empty() {
         let _ = write!(line, ": {}", items.join(", "));
     }
@@ -63,9 +58,6 @@ pub fn summary_line(summary: &Summary) -> String {
         ),
     };
     let _ = write!(line, " — {found}");
-    if summary.rules_not_checked {
-        line.push_str(" (syntax and type checks are not part of this build yet)");
-    }
     line
 }
 

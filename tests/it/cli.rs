@@ -161,16 +161,40 @@ fn folder_without_segl_toml_is_a_folder_of_rules() {
 
 #[test]
 fn several_paths_are_checked_together() {
+    // A project is checked on its own; loose files and folders are checked together.
+    let run = segl(&[
+        "check",
+        "--format",
+        "plain",
+        "cli/bom",
+        "cli/empty/empty.segl",
+        "projects/good",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    assert_eq!(
+        run.stdout,
+        "checked 3 files: 2 entities — no problems found\n"
+    );
+    // Loose files share one set of names, so the same entity twice is a real error, reported
+    // with its first declaration in the other file.
     let run = segl(&[
         "check",
         "--format",
         "plain",
         "cli/bom",
         "cli/folder/schema.segl",
-        "projects/good",
     ]);
-    assert_eq!(run.code, 0, "{}", run.stdout);
-    assert!(run.stdout.contains(" 3 files "), "{}", run.stdout);
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    assert!(
+        run.stdout.contains("  --> cli/folder/schema.segl:1:8\n"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("  --> cli/bom/schema.segl:2:8\n"),
+        "{}",
+        run.stdout
+    );
 }
 
 #[test]
@@ -208,11 +232,15 @@ fn bad_segl_toml_is_e0002_with_suggestions() {
 fn rules_patterns_choose_the_files() {
     let run = check_plain("projects/globs");
     assert_eq!(run.code, 0, "{}", run.stdout);
-    assert!(run.stdout.contains(" 2 files "), "{}", run.stdout);
+    assert!(
+        run.stdout
+            .starts_with("checked 2 files: 1 entity, 1 segment — no problems found"),
+        "{}",
+        run.stdout
+    );
 }
 
 #[test]
-#[ignore = "needs the parser and the checker (W0100) merged into this branch"]
 fn warnings_only_exit_4() {
     let run = check_plain("projects/warning");
     assert_eq!(run.code, 4, "{}", run.stdout);
