@@ -15,23 +15,6 @@ const SECTIONS: &[&str] = &["project", "data", "lints"];
 /// The keys of `[project]`.
 const PROJECT_KEYS: &[&str] = &["name", "primary_entity", "time_zone", "as_of", "rules"];
 
-/// The first part of every IANA time zone name except the plain ones like `UTC`.
-const TZ_AREAS: &[&str] = &[
-    "Africa",
-    "America",
-    "Antarctica",
-    "Arctic",
-    "Asia",
-    "Atlantic",
-    "Australia",
-    "Europe",
-    "Indian",
-    "Pacific",
-    "Etc",
-];
-/// Zone names without an area that are in common use.
-const TZ_PLAIN: &[&str] = &["UTC", "GMT", "Etc/UTC"];
-
 /// The date rules are evaluated on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum AsOf {
@@ -177,11 +160,15 @@ fn read_project_key(
             Err(d) => diagnostics.push(d),
         },
         "time_zone" => match text() {
-            Ok(s) if looks_like_time_zone(&s) => config.time_zone = Some((s, value_span)),
+            Ok(s) if is_time_zone(&s) => config.time_zone = Some((s, value_span)),
             Ok(s) => diagnostics.push(
-                Diagnostic::new(Code::E0002, value_span, format!("`{s}` is not a time zone name"))
-                    .label("not an IANA time zone name")
-                    .help("use a name from the IANA time zone list, such as `\"Europe/Berlin\"`, `\"America/New_York\"` or `\"UTC\"`"),
+                Diagnostic::new(
+                    Code::E0002,
+                    value_span,
+                    format!("`{s}` is not a time zone name"),
+                )
+                .label("not in the IANA time zone list")
+                .help(time_zone_help(&s)),
             ),
             Err(d) => diagnostics.push(d),
         },
@@ -287,21 +274,25 @@ fn days_in_month(year: i32, month: u32) -> u32 {
     }
 }
 
-/// A shape check only: segl has no time zone database yet, so `Europe/Berlinn` passes.
-fn looks_like_time_zone(name: &str) -> bool {
-    if TZ_PLAIN.contains(&name) {
-        return true;
-    }
-    let mut parts = name.split('/');
-    let area = parts.next().unwrap_or("");
-    let rest: Vec<&str> = parts.collect();
-    TZ_AREAS.contains(&area)
-        && !rest.is_empty()
-        && rest.iter().all(|p| {
-            !p.is_empty()
-                && p.chars()
-                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '+'))
-        })
+/// Whether `name` is in the IANA time zone database bundled with segl.
+fn is_time_zone(name: &str) -> bool {
+    jiff::tz::db().get(name).is_ok()
+}
+
+/// The time zone names closest to a misspelt one.
+fn time_zone_help(name: &str) -> String {
+    let names: Vec<String> = jiff::tz::db()
+        .available()
+        .map(|n| n.as_str().to_owned())
+        .collect();
+    let candidates: Vec<suggest::Candidate<'_>> =
+        names.iter().map(|n| suggest::Candidate::plain(n)).collect();
+    // Zone names are long and alike (`Europe/Berlin`, `Europe/Dublin`): offer only the closest.
+    let mut nearest = suggest::nearest(name, &candidates);
+    nearest.truncate(1);
+    suggest::did_you_mean(&nearest).unwrap_or_else(|| {
+        "use a name from the IANA time zone list, such as `\"Europe/Berlin\"`, `\"America/New_York\"` or `\"UTC\"`".to_owned()
+    })
 }
 
 fn type_name(value: &toml::Value) -> &'static str {
@@ -421,6 +412,8 @@ mod tests {
         let (c, d) = read("[project]\nas_of = 2024-02-29\n");
         assert!(d.is_empty(), "{d:?}");
         assert!(c.as_of.is_some());
+        let (_, d) = read("[project]\ntime_zone = \"Europe/Berlinn\"\n");
+        assert_eq!(d[0].help.as_deref(), Some("did you mean `Europe/Berlin`?"));
         let (_, d) = read("[project]\nrules = 3\n[extra]\n");
         assert_eq!(d.len(), 2, "{d:?}");
     }
