@@ -106,6 +106,27 @@ fn crlf_lines_give_character_columns() {
 }
 
 #[test]
+fn crlf_rule_files_give_character_columns() {
+    // `ë` is two bytes and each earlier line ends in `\r\n`: `regoin` is still at column 33.
+    let run = check_plain("cli/crlf_rules");
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    assert!(
+        run.stdout.contains("  --> cli/crlf_rules/vip.segl:3:33\n"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout
+            .contains("\n    |                                 ^^^^^^ ")
+    );
+    assert!(!run.stdout.contains('\r'));
+    let json = segl(&["check", "--format", "json", "cli/crlf_rules"]);
+    let doc: serde_json::Value = serde_json::from_str(&json.stdout).expect("JSON");
+    assert_eq!(doc["diagnostics"][0]["column"], 33);
+    assert_eq!(doc["diagnostics"][0]["end_column"], 39);
+}
+
+#[test]
 fn empty_file_is_fine_and_counted() {
     let run = check_plain("cli/empty");
     assert_eq!(run.code, 0, "{}", run.stdout);
