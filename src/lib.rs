@@ -4,8 +4,10 @@
 //! diagnostics). Only the `segl` binary reads files, prints and looks at the environment.
 //! See `ARCHITECTURE.md` for the stages.
 
+pub mod check;
 pub mod diagnostics;
 pub mod ir;
+pub mod project;
 pub mod schema;
 pub mod sema;
 pub mod source;

@@ -1,5 +1,7 @@
-//! The `segl` command line: arguments in, exit code out.
+//! The `segl` command line: arguments in, exit code out. All the work is in [`cli`].
+
+mod cli;
 
 fn main() -> std::process::ExitCode {
-    std::process::ExitCode::SUCCESS
+    cli::main()
 }

@@ -5,6 +5,7 @@
 
 mod codes;
 
+pub mod render;
 pub mod suggest;
 
 pub use codes::{Code, CodeInfo, CodeStatus, REGISTRY};

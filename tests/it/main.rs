@@ -1,3 +1,5 @@
 //! The one integration-test binary.
 
+mod cli;
 mod parse;
+mod render;

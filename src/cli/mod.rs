@@ -1,0 +1,150 @@
+//! The command line: argument parsing, the exit-code contract and the safety net for bugs.
+//!
+//! This module and its subcommand files are the only code that reads files, looks at the terminal
+//! and the environment, and prints.
+
+mod check;
+mod codes;
+mod explain;
+mod files;
+
+use std::io::Write as _;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+/// What a run ended with. The numbers are part of segl's interface (see `docs/cli.md`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Exit {
+    /// Nothing to report.
+    Clean = 0,
+    /// At least one error in the rules (or in `segl.toml`).
+    Errors = 1,
+    /// The command could not do its work: wrong arguments, a missing or unreadable path.
+    Usage = 2,
+    /// segl itself failed: a bug.
+    Internal = 3,
+    /// Warnings, but no errors.
+    Warnings = 4,
+}
+
+impl From<Exit> for ExitCode {
+    fn from(exit: Exit) -> Self {
+        ExitCode::from(exit as u8)
+    }
+}
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "segl",
+    version,
+    about = "Check, run and compile customer segment rules",
+    long_about = "segl reads segment definitions written in `.segl` files, checks them against \
+                  the schema of your customer data and explains every problem it finds.",
+    after_help = "Run `segl explain E0300` to read about a diagnostic code.\n\
+                  Exit codes: 0 no problems, 1 errors, 2 usage or file problem, 3 bug in segl, \
+                  4 warnings only."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Check rule files and report every problem
+    Check(check::CheckArgs),
+    /// Show the documentation page of a diagnostic code, e.g. `segl explain E0300`
+    Explain(explain::ExplainArgs),
+    /// List every diagnostic code with its title
+    Codes,
+    /// Crash on purpose, to test the bug report message and exit code 3
+    #[command(hide = true, name = "internal-panic-for-tests")]
+    InternalPanic,
+}
+
+/// How `segl check` prints what it found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Source excerpts with boxes and (on a terminal) colours
+    Human,
+    /// No colours and no box drawing: for logs, snapshots and screen readers
+    Plain,
+    /// One JSON document, for editors and scripts
+    Json,
+}
+
+/// Whether to colour human output.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    /// Colour when printing to a terminal and `NO_COLOR` is not set
+    Auto,
+    Always,
+    Never,
+}
+
+/// Runs segl with the process's arguments and returns its exit code.
+#[must_use]
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => {
+            let _ = err.print();
+            return if err.use_stderr() {
+                Exit::Usage.into()
+            } else {
+                Exit::Clean.into()
+            };
+        }
+    };
+    std::panic::set_hook(Box::new(|info| {
+        let message = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "no message".to_owned());
+        let location = info
+            .location()
+            .map(|l| format!(" at {}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        eprintln!(
+            "internal error: segl stopped because of a bug in segl, not in your rules.\n\
+             \n  {message}{location}\n\n\
+             Please report it to the segl maintainers with the command you ran, this message and \
+             segl's version ({}), and if you can, the files it was run on.",
+            env!("CARGO_PKG_VERSION")
+        );
+    }));
+    match std::panic::catch_unwind(|| run(cli)) {
+        Ok(exit) => exit.into(),
+        Err(_) => Exit::Internal.into(),
+    }
+}
+
+fn run(cli: Cli) -> Exit {
+    match cli.command {
+        Command::Check(args) => check::run(&args),
+        Command::Explain(args) => explain::run(&args),
+        Command::Codes => codes::run(),
+        Command::InternalPanic => internal_panic(),
+    }
+}
+
+#[allow(clippy::panic)]
+fn internal_panic() -> Exit {
+    panic!("deliberate crash requested with `segl internal-panic-for-tests`")
+}
+
+/// Prints to standard output; a closed pipe (`segl codes | head`) is not an error.
+fn print_out(text: &str) {
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes());
+    let _ = out.flush();
+}
+
+/// Prints a problem with the command itself (not with the rules) to standard error.
+fn print_usage_error(message: &str) {
+    let mut err = std::io::stderr().lock();
+    let _ = writeln!(err, "error: {message}");
+}
