@@ -107,6 +107,8 @@ pub struct Report {
     /// All problems, sorted by file, position and code.
     pub diagnostics: Vec<Diagnostic>,
     pub summary: Summary,
+    /// The typed program; complete only when there are no errors.
+    pub program: Option<crate::ir::Program>,
 }
 
 /// Checks one project: decodes every file, reads `segl.toml`, parses the rule files and
@@ -137,22 +139,35 @@ pub fn check_project(input: &ProjectInput) -> Report {
         diagnostics.push(no_rule_files(input, config.as_ref(), &mut sources));
     }
 
+    // Files that were not UTF-8 (reported as E0001) and are read with their bad bytes replaced.
+    let replaced: Vec<FileId> = diagnostics
+        .iter()
+        .filter(|d| d.code == Code::E0001)
+        .map(|d| d.primary.span.file)
+        .collect();
     let mut files = Vec::with_capacity(readable.len());
     for (id, text) in &readable {
         let parsed = syntax::parse(*id, text);
         summary.count_items(&parsed.file);
-        diagnostics.extend(parsed.diagnostics);
+        diagnostics.extend(without_replaced_text(
+            parsed.diagnostics,
+            &sources,
+            &replaced,
+        ));
         files.push(parsed.file);
     }
 
     // The checker sees every file at once (names are shared across files). It only runs when
     // there are rules: without them E0003 above says everything there is to say.
+    let mut program = None;
     if !input.rules.is_empty() {
         let options = sema::CheckOptions {
             primary_entity: config.as_ref().and_then(|c| c.primary_entity.clone()),
         };
         let checked = sema::check(&files, &options);
-        diagnostics.extend(checked.diagnostics);
+        let found = without_replaced_text(checked.diagnostics, &sources, &replaced);
+        diagnostics.extend(without_follow_ons(found, &diagnostics));
+        program = Some(checked.program);
     }
 
     diagnostics::sort(&mut diagnostics, &sources);
@@ -162,7 +177,57 @@ pub fn check_project(input: &ProjectInput) -> Report {
         config,
         diagnostics,
         summary,
+        program,
     }
+}
+
+/// Drops diagnostics about characters that replaced bytes that were not UTF-8 (already reported
+/// as E0001): the file's real text there is unknown.
+fn without_replaced_text(
+    found: Vec<Diagnostic>,
+    sources: &SourceMap,
+    replaced: &[FileId],
+) -> Vec<Diagnostic> {
+    found
+        .into_iter()
+        .filter(|d| {
+            let s = d.primary.span;
+            if !replaced.contains(&s.file) {
+                return true;
+            }
+            let text = sources.text(s.file);
+            let line_start = text[..(s.start as usize).min(text.len())]
+                .rfind('\n')
+                .map_or(0, |i| i + 1);
+            let line_end = text[(s.end as usize).min(text.len())..]
+                .find('\n')
+                .map_or(text.len(), |i| i + s.end as usize);
+            !text
+                .get(line_start..line_end)
+                .is_some_and(|line| line.contains('\u{FFFD}'))
+        })
+        .collect()
+}
+
+/// Drops checker diagnostics that point into text already reported as unreadable: they are
+/// follow-ons of the same mistake (a typographic dash inside a date, say).
+fn without_follow_ons(found: Vec<Diagnostic>, earlier: &[Diagnostic]) -> Vec<Diagnostic> {
+    let unreadable: Vec<Span> = earlier
+        .iter()
+        .filter(|d| d.is_error())
+        .map(|d| d.primary.span)
+        .collect();
+    found
+        .into_iter()
+        .filter(|d| {
+            let s = d.primary.span;
+            !unreadable.iter().any(|u| {
+                u.file == s.file
+                    && u.start < s.end.max(s.start + 1)
+                    && s.start < u.end.max(u.start + 1)
+            })
+        })
+        .collect()
 }
 
 /// Adds a file to the source map. Text that is not UTF-8 becomes an E0001 diagnostic at the first
@@ -178,7 +243,12 @@ fn add_decoded(
             Some((id, text))
         }
         Err(err) => {
-            let id = sources.add(raw.name.clone(), err.valid_prefix);
+            // Keep the whole text with the bad bytes replaced, so the rest of the file can still
+            // be read for its names; diagnostics about the replaced characters are dropped later.
+            let body = &raw.bytes[bom_len(&raw.bytes)..];
+            let lossy = String::from_utf8_lossy(body).into_owned();
+            debug_assert!(lossy.starts_with(&err.valid_prefix));
+            let id = sources.add(raw.name.clone(), lossy.clone());
             let bytes = &raw.bytes[raw.bytes.len().min(bom_len(&raw.bytes) + err.offset)..];
             let shown: Vec<String> = bytes.iter().take(4).map(|b| format!("{b:#04X}")).collect();
             diagnostics.push(
@@ -187,7 +257,7 @@ fn add_decoded(
                     .help("save the file as UTF-8 in your editor (often \"Save with encoding\" or \"Reopen with encoding\"), then run the check again")
                     .note("segl reads rule files as UTF-8 only; files saved as Latin-1 or Windows-1252 have bytes like these where accented letters are"),
             );
-            None
+            Some((id, lossy))
         }
     }
 }
@@ -249,16 +319,40 @@ mod tests {
 
     #[test]
     fn bad_bytes_give_e0001_with_line_and_column() {
-        let report = check_project(&project(None, &[("a.segl", b"\xEF\xBB\xBFab\ncd\xFFe")]));
+        let report = check_project(&project(
+            None,
+            &[(
+                "a.segl",
+                b"\xEF\xBB\xBFentity c {\n  key id: text # caf\xFF\n}\n",
+            )],
+        ));
         assert_eq!(report.diagnostics.len(), 1);
         let d = &report.diagnostics[0];
         assert_eq!(d.code, Code::E0001);
         let file = report.sources.get(d.primary.span.file).unwrap();
         let lc = file.line_col(d.primary.span.start as usize);
-        assert_eq!((lc.line, lc.column), (2, 3));
+        assert_eq!((lc.line, lc.column), (2, 21));
         assert_eq!(d.primary.message, "the byte 0xFF here is not UTF-8");
         assert_eq!(report.summary.files, 1);
         assert_eq!(report.summary.errors, 1);
+        // The rest of the file is still read: its entity is known.
+        assert_eq!(report.summary.entities, 1);
+    }
+
+    #[test]
+    fn names_in_a_file_with_bad_bytes_are_still_known() {
+        let report = check_project(&project(
+            None,
+            &[
+                (
+                    "a.segl",
+                    b"entity c {\n  key id: text\n  city: text # Z\xFCrich\n}\n",
+                ),
+                ("b.segl", b"segment s {\n  where city is \"Berlin\"\n}\n"),
+            ],
+        ));
+        let codes: Vec<Code> = report.diagnostics.iter().map(|d| d.code).collect();
+        assert_eq!(codes, [Code::E0001]);
     }
 
     #[test]

@@ -193,6 +193,11 @@ fn display_col(text: &str, column: usize) -> usize {
         .sum()
 }
 
+/// Source lines wider than this are cut to a window around the marked text.
+const MAX_LINE_WIDTH: usize = 120;
+/// How many characters of context the window keeps on each side of the marked text.
+const CONTEXT: usize = 40;
+
 fn excerpt(out: &mut String, p: &Place<'_>, label: &Label, primary: bool, gutter: usize) {
     let Some(file) = p.file else { return };
     if file.text.is_empty() {
@@ -224,6 +229,27 @@ fn excerpt(out: &mut String, p: &Place<'_>, label: &Label, primary: bool, gutter
         let text = file.line_text(p.start.line);
         let from = display_col(text, p.start.column);
         let to = display_col(text, end.column).max(from + 1);
+        let shown = display_line(text);
+        let width = shown.chars().count();
+        if width > MAX_LINE_WIDTH {
+            // Show a window around the marked text, so very long lines stay readable.
+            let start = from.saturating_sub(CONTEXT);
+            let stop = (to.min(from + MAX_LINE_WIDTH - 2 * CONTEXT) + CONTEXT).min(width);
+            let head = if start > 0 { "..." } else { "" };
+            let tail = if stop < width { "..." } else { "" };
+            let window: String = shown.chars().skip(start).take(stop - start).collect();
+            let n = p.start.line;
+            let _ = writeln!(out, "  {n:>gutter$} | {head}{window}{tail}");
+            let from = from - start + head.len();
+            let to = to.min(stop) - start + head.len();
+            let marks = format!(
+                "{}{}",
+                " ".repeat(from),
+                mark.to_string().repeat((to - from).max(1))
+            );
+            let _ = writeln!(out, "{blank} | {}", with_label(marks));
+            return;
+        }
         source_line(out, p.start.line);
         let marks = format!("{}{}", " ".repeat(from), mark.to_string().repeat(to - from));
         let _ = writeln!(out, "{blank} | {}", with_label(marks));

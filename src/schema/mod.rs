@@ -51,7 +51,12 @@ const TYPE_ALIASES: [(&str, &str); 12] = [
 ];
 
 /// Checks all entity declarations together.
-pub fn check(entities: &[&ast::Entity], diags: &mut Vec<Diagnostic>) -> Schema {
+/// `broken` names entities that did not parse; relations to them are not reported.
+pub fn check(
+    entities: &[&ast::Entity],
+    broken: &std::collections::HashSet<String>,
+    diags: &mut Vec<Diagnostic>,
+) -> Schema {
     let mut schema = Schema::default();
     let mut kept: Vec<&ast::Entity> = Vec::new();
     let mut first_span: HashMap<&str, &ast::Entity> = HashMap::new();
@@ -82,7 +87,7 @@ pub fn check(entities: &[&ast::Entity], diags: &mut Vec<Diagnostic>) -> Schema {
         schema.entities.push(def);
     }
     for (i, e) in kept.iter().enumerate() {
-        let relations = relations_of(EntityId::from_index(i), e, &schema, diags);
+        let relations = relations_of(EntityId::from_index(i), e, &schema, broken, diags);
         schema.entities[i].relations = relations;
     }
     schema
@@ -320,6 +325,7 @@ fn relations_of(
     this: EntityId,
     e: &ast::Entity,
     schema: &Schema,
+    broken: &std::collections::HashSet<String>,
     diags: &mut Vec<Diagnostic>,
 ) -> Vec<RelationDef> {
     let mut out = Vec::new();
@@ -336,6 +342,9 @@ fn relations_of(
             continue;
         }
         let Some(&target) = schema.by_name.get(&r.target.name) else {
+            if broken.contains(&r.target.name) {
+                continue;
+            }
             let cands: Vec<Candidate> = schema
                 .entities
                 .iter()

@@ -366,6 +366,9 @@ impl Checker<'_, '_> {
             let ty = self.program.params[pid.index()].ty.clone();
             return mk(ExprKind::Param(pid), ty, false, span);
         }
+        if self.poisoned.contains(&ident.name) {
+            return error(span);
+        }
         if let Some(Type::Enum(id)) = hint {
             self.unknown_enum_value(*id, ident);
         } else {
@@ -682,6 +685,9 @@ impl Checker<'_, '_> {
     pub(super) fn segment_ref(&mut self, segment: &ast::Ident, scope: EntityId) -> Expr {
         let span = segment.span;
         let Some(&id) = self.segments.get(&segment.name) else {
+            if self.poisoned.contains(&segment.name) {
+                return error(span);
+            }
             let names: Vec<&String> = self.segments.keys().collect();
             let cands: Vec<Candidate> = names.iter().map(|n| Candidate::plain(n)).collect();
             let near = suggest::nearest(&segment.name, &cands);
@@ -949,6 +955,11 @@ impl Checker<'_, '_> {
     ) -> Expr {
         let _ = spelling;
         let l = self.operand(lhs, scope, None, "in a comparison");
+        // A bare name on the right may be a value of the left side's enum: when the left side
+        // failed, it cannot be told apart from an unknown name, so it is not reported.
+        if l.ty == Type::Error && bare_name(rhs) {
+            return error(span);
+        }
         let r = self.operand(rhs, scope, Some(&l.ty), "in a comparison");
         // A bare name on the left that failed because it is an enum value of the right side is
         // rare; names are resolved left to right.
@@ -2127,6 +2138,15 @@ impl Checker<'_, '_> {
             nullable,
             span,
         )
+    }
+}
+
+fn bare_name(e: &ast::Expr) -> bool {
+    match &e.kind {
+        ast::ExprKind::Name(_) => true,
+        ast::ExprKind::Paren(inner) => bare_name(inner),
+        ast::ExprKind::List(items) => items.iter().any(bare_name),
+        _ => false,
     }
 }
 

@@ -131,7 +131,16 @@ pub(super) fn declare_param(checker: &mut Checker<'_, '_>, p: &ast::Param) -> Pa
                         ),
                     )
                     .label("does not fit the declared type")
-                    .help("change the default, or the declared type, so that they agree"),
+                    .help(match (&vt, t) {
+                        (Type::Text, t) if t.is_numeric() => {
+                            "numbers are written without quotes, for example `50_000`".to_owned()
+                        }
+                        (t2, Type::Date) if t2.is_numeric() => {
+                            "write dates as year-month-day, for example `2026-03-01`".to_owned()
+                        }
+                        _ => "change the default, or the declared type, so that they agree"
+                            .to_owned(),
+                    }),
                 );
                 (Type::Error, v)
             }
@@ -517,6 +526,9 @@ impl Checker<'_, '_> {
                 }
                 ast::TestStep::With { param, value, .. } => {
                     let Some(&pid) = self.params.get(&param.name) else {
+                        if self.poisoned.contains(&param.name) {
+                            continue;
+                        }
                         let names: Vec<&String> = self.params.keys().collect();
                         let cands: Vec<Candidate> =
                             names.iter().map(|n| Candidate::plain(n)).collect();
@@ -527,9 +539,18 @@ impl Checker<'_, '_> {
                             format!("there is no parameter called `{}`", param.name),
                         )
                         .label("unknown parameter");
-                        if let Some(h) = suggest::did_you_mean(&near) {
-                            d = d.help(h);
-                        }
+                        d = match suggest::did_you_mean(&near) {
+                            Some(h) => d.help(h),
+                            None if names.is_empty() => {
+                                d.help("declare it with `param NAME = VALUE` first")
+                            }
+                            None => {
+                                let mut sorted: Vec<String> =
+                                    names.iter().map(|n| format!("`{n}`")).collect();
+                                sorted.sort();
+                                d.note(format!("the parameters are {}", sorted.join(", ")))
+                            }
+                        };
                         if let [only] = near.as_slice() {
                             d = d.fix(param.span, *only);
                         }
@@ -591,6 +612,9 @@ impl Checker<'_, '_> {
             match &e.kind {
                 ast::ExpectKind::Member { negated, segment } => {
                     let Some(&sid) = self.segments.get(&segment.name) else {
+                        if self.poisoned.contains(&segment.name) {
+                            continue;
+                        }
                         let scope = self.program.primary.unwrap_or(EntityId(0));
                         self.segment_ref(segment, scope);
                         continue;
@@ -671,6 +695,8 @@ impl Checker<'_, '_> {
                                 e.span,
                             ));
                         }
+                    } else if self.poisoned.contains(&attribute.name) {
+                        continue;
                     } else {
                         let mut names: Vec<&String> = self.tier_sets.keys().collect();
                         names.extend(self.scores.keys());

@@ -175,7 +175,12 @@ pub fn timestamp(raw: &str, span: Span, diags: &mut Vec<Diagnostic>) -> Option<T
     }
 }
 
-pub fn duration_unit(unit: &ast::Ident, diags: &mut Vec<Diagnostic>) -> Option<DurationUnit> {
+/// The unit of a duration; `amount` picks singular or plural in suggestions.
+pub fn duration_unit(
+    unit: &ast::Ident,
+    amount: Option<i64>,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<DurationUnit> {
     if let Some(u) = DurationUnit::parse(&unit.name) {
         return Some(u);
     }
@@ -184,7 +189,16 @@ pub fn duration_unit(unit: &ast::Ident, diags: &mut Vec<Diagnostic>) -> Option<D
         .flat_map(|(_, one, many)| [*one, *many])
         .collect();
     let cands: Vec<Candidate> = words.iter().map(|w| Candidate::plain(w)).collect();
-    let near = suggest::nearest(&unit.name, &cands);
+    // Suggest each unit once, spelt to agree with the amount.
+    let mut near: Vec<&str> = Vec::new();
+    for word in suggest::nearest(&unit.name, &cands) {
+        if let Some(u) = DurationUnit::parse(word) {
+            let spelt = u.name(amount.unwrap_or(2));
+            if !near.contains(&spelt) {
+                near.push(spelt);
+            }
+        }
+    }
     let mut d = Diagnostic::new(
         Code::E0152,
         unit.span,
@@ -204,7 +218,7 @@ pub fn duration_unit(unit: &ast::Ident, diags: &mut Vec<Diagnostic>) -> Option<D
 
 pub fn duration(d: &ast::DurationLit, diags: &mut Vec<Diagnostic>) -> Option<Duration> {
     let amount = integer(&d.amount, d.span, diags);
-    let unit = duration_unit(&d.unit, diags);
+    let unit = duration_unit(&d.unit, amount, diags);
     Some(Duration {
         amount: amount?,
         unit: unit?,

@@ -8,7 +8,7 @@ mod expr;
 mod items;
 mod literal;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use crate::diagnostics::suggest::Candidate;
 use crate::diagnostics::{Code, Diagnostic};
@@ -54,9 +54,25 @@ pub fn check(files: &[ast::File], options: &CheckOptions) -> Checked {
             _ => None,
         })
         .collect();
-    let schema = schema::check(&entities, &mut diags);
+    let broken: Vec<&ast::BrokenItem> = files.iter().flat_map(|f| f.broken.iter()).collect();
+    let broken_entities: HashSet<String> = broken
+        .iter()
+        .filter(|b| b.keyword == "entity")
+        .filter_map(|b| b.name.as_ref().map(|n| n.name.clone()))
+        .collect();
+    let schema = schema::check(&entities, &broken_entities, &mut diags);
     let mut checker = Checker::new(schema, &mut diags);
-    checker.run(files, options);
+    checker.poisoned = broken
+        .iter()
+        .filter(|b| b.keyword != "entity")
+        .filter_map(|b| b.name.as_ref().map(|n| n.name.clone()))
+        .collect();
+    // An entity that did not parse leaves its fields unknown: checking rules against the rest of
+    // the schema would report every use of them, so rules wait until the schema reads cleanly.
+    let schema_broken = broken.iter().any(|b| b.keyword == "entity");
+    if !schema_broken {
+        checker.run(files, options);
+    }
     let program = checker.finish();
     Checked {
         program,
@@ -97,6 +113,8 @@ struct Checker<'d, 'a> {
     /// The rule being checked, and every reference from one rule to another (for cycles).
     current: Option<cycles::Node>,
     edges: Vec<(cycles::Node, cycles::Node, Span)>,
+    /// Names of rules that did not parse: uses of them are not reported again.
+    poisoned: HashSet<String>,
 }
 
 impl<'d, 'a> Checker<'d, 'a> {
@@ -135,6 +153,7 @@ impl<'d, 'a> Checker<'d, 'a> {
             def_state: Vec::new(),
             current: None,
             edges: Vec::new(),
+            poisoned: HashSet::new(),
         }
     }
 

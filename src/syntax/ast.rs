@@ -37,6 +37,18 @@ pub struct File {
     pub items: Vec<Item>,
     /// Every comment in the file, in source order.
     pub comments: Vec<Comment>,
+    /// Items that did not parse (already reported): their names are kept so that later stages
+    /// do not report every use of them as unknown.
+    pub broken: Vec<BrokenItem>,
+}
+
+/// What is known of an item that did not parse: the word it starts with and, when it could be
+/// read, its name.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BrokenItem {
+    /// `entity`, `segment`, `define`, `param`, `tiers`, `score` or `test`.
+    pub keyword: String,
+    pub name: Option<Ident>,
 }
 
 #[derive(Clone, Debug, PartialEq)]

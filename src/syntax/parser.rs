@@ -51,6 +51,7 @@ pub fn parse(file: FileId, text: &str) -> Parsed {
                     file,
                     items: Vec::new(),
                     comments: Vec::new(),
+                    broken: Vec::new(),
                 },
                 diagnostics: vec![
                     Diagnostic::new(
@@ -71,6 +72,7 @@ fn parse_here(file: FileId, text: &str) -> Parsed {
     let scanned = scan::scan(file, text);
     let mut diagnostics = scanned.diagnostics;
     let mut items = Vec::new();
+    let mut broken = Vec::new();
 
     let mut done = false;
     if !scanned.chunks.iter().any(|c| c.too_deep)
@@ -86,6 +88,7 @@ fn parse_here(file: FileId, text: &str) -> Parsed {
     if !done {
         for chunk in &scanned.chunks {
             if chunk.too_deep {
+                broken.extend(broken_item(file, text, chunk.range.clone()));
                 continue;
             }
             let Some(src) = text.get(chunk.range.clone()) else {
@@ -100,6 +103,7 @@ fn parse_here(file: FileId, text: &str) -> Parsed {
                     diagnostics.append(&mut b.diagnostics);
                 }
                 Err(err) => {
+                    broken.extend(broken_item(file, text, chunk.range.clone()));
                     if chunk.errors == 0 {
                         diagnostics.push(errors::from_pest(
                             file,
@@ -119,9 +123,53 @@ fn parse_here(file: FileId, text: &str) -> Parsed {
             file,
             items,
             comments: scanned.comments,
+            broken,
         },
         diagnostics,
     }
+}
+
+/// The keyword and name at the start of a chunk that did not parse.
+fn broken_item(file: FileId, text: &str, range: std::ops::Range<usize>) -> Option<ast::BrokenItem> {
+    let chunk = text.get(range.clone())?;
+    // Skip leading comments and blank lines.
+    let mut offset = 0;
+    for line in chunk.split_inclusive('\n') {
+        let t = line.trim_start();
+        if t.is_empty() || t.starts_with('#') {
+            offset += line.len();
+        } else {
+            break;
+        }
+    }
+    let rest = chunk.get(offset..)?;
+    let keyword: String = rest
+        .chars()
+        .take_while(|c| c.is_alphanumeric() || *c == '_')
+        .collect();
+    if !scan::is_item_word(&keyword) {
+        return None;
+    }
+    let after = &rest[keyword.len()..];
+    let trimmed = after.trim_start_matches([' ', '\t']);
+    let name_start = range.start + offset + keyword.len() + (after.len() - trimmed.len());
+    let (name, quoted, len) = if let Some(q) = trimmed.strip_prefix('`') {
+        let end = q.find('`')?;
+        (q[..end].to_owned(), true, end + 2)
+    } else {
+        let n: String = trimmed
+            .chars()
+            .take_while(|c| c.is_alphanumeric() || *c == '_')
+            .collect();
+        let len = n.len();
+        (n, false, len)
+    };
+    let name = (!name.is_empty()).then(|| ast::Ident {
+        name,
+        span: Span::new(file, name_start, name_start + len),
+        quoted,
+    });
+    Some(ast::BrokenItem { keyword, name })
 }
 
 /// The most operands one chain of `and`, `or`, `+`, `*`... may join: the tree of a chain is as

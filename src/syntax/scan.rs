@@ -54,6 +54,11 @@ pub fn chunk_ranges(text: &str) -> Vec<Range<usize>> {
     ranges
 }
 
+/// True for the words that start a top-level item.
+pub fn is_item_word(word: &str) -> bool {
+    ITEM_WORDS.contains(&word)
+}
+
 fn starts_item(line: &str) -> bool {
     ITEM_WORDS.iter().any(|w| {
         line.strip_prefix(w)

@@ -123,7 +123,11 @@ fn registry_docs_and_fixtures_agree() {
     for info in REGISTRY {
         let page = std::fs::read_to_string(docs.join(format!("{}.md", info.name)))
             .unwrap_or_else(|_| panic!("{} has no docs page", info.name));
-        assert_eq!(page, info.doc, "{} page differs from the compiled-in copy", info.name);
+        assert_eq!(
+            page, info.doc,
+            "{} page differs from the compiled-in copy",
+            info.name
+        );
         assert!(
             page.starts_with(&format!("# {}: {}\n", info.name, info.title)),
             "{}: the page title must be `# {}: {}`",
@@ -131,15 +135,27 @@ fn registry_docs_and_fixtures_agree() {
             info.name,
             info.title
         );
-        for section in ["## Example that triggers it", "## How to fix it", "## Why segl asks for this"] {
-            assert!(page.contains(section), "{} lacks the section {section}", info.name);
+        for section in [
+            "## Example that triggers it",
+            "## How to fix it",
+            "## Why segl asks for this",
+        ] {
+            assert!(
+                page.contains(section),
+                "{} lacks the section {section}",
+                info.name
+            );
         }
         assert!(
             fixtures.iter().any(|f| f.starts_with(info.name)),
             "{} has no fixture in tests/fixtures/errors",
             info.name
         );
-        assert!(index.contains(info.name), "docs/diagnostics/README.md does not list {}", info.name);
+        assert!(
+            index.contains(info.name),
+            "docs/diagnostics/README.md does not list {}",
+            info.name
+        );
     }
     for entry in std::fs::read_dir(&docs).unwrap() {
         let name = entry.unwrap().file_name().to_string_lossy().into_owned();
@@ -147,10 +163,16 @@ fn registry_docs_and_fixtures_agree() {
             continue;
         }
         let code = name.trim_end_matches(".md");
-        assert!(Code::parse(code).is_some(), "docs page {name} has no registered code");
+        assert!(
+            Code::parse(code).is_some(),
+            "docs page {name} has no registered code"
+        );
     }
     for f in &fixtures {
-        assert!(fixture_code(f).is_some(), "fixture {f} does not start with a registered code");
+        assert!(
+            fixture_code(f).is_some(),
+            "fixture {f} does not start with a registered code"
+        );
     }
 }
 
@@ -204,7 +226,10 @@ fn every_docs_example_checks_as_documented() {
         let shown = format!("docs/{}", display(&rel));
         for ex in examples_in(&docs.join(&rel), &shown) {
             count += 1;
-            let declares_entity = ex.text.lines().any(|l| l.trim_start().starts_with("entity "));
+            let declares_entity = ex
+                .text
+                .lines()
+                .any(|l| l.trim_start().starts_with("entity "));
             let mut files = vec![("example.segl", ex.text.as_str())];
             if !declares_entity {
                 files.insert(0, ("schema.segl", schema.as_str()));
@@ -227,7 +252,12 @@ fn every_docs_example_checks_as_documented() {
         }
     }
     assert!(count > 50, "only {count} examples found in docs/");
-    assert!(failures.is_empty(), "{} docs examples fail:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} docs examples fail:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]

@@ -1,5 +1,9 @@
-//! The one integration-test binary.
+//! The one integration-test binary: one module per area, fixtures under `tests/fixtures/`.
 
+// Test helpers may stop the test with a message: that is how a test fails.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod check;
 mod cli;
 mod parse;
 mod render;
