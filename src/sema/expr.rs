@@ -71,6 +71,9 @@ fn describe(e: &ast::Expr) -> Option<String> {
 }
 
 fn subject_words(e: &ast::Expr) -> String {
+    if matches!(e.kind, ast::ExprKind::Literal(_)) {
+        return format!("`{}`", literal_text(e));
+    }
     describe(e).map_or_else(|| "this value".to_owned(), |n| format!("`{n}`"))
 }
 
@@ -510,6 +513,24 @@ impl Checker<'_, '_> {
             format!("`{}` is not a field of `{}`", ident.name, entity.name),
         )
         .label("unknown name");
+        let synonym_of = entity.fields.iter().find(|f| {
+            f.synonyms
+                .iter()
+                .any(|s| s.eq_ignore_ascii_case(&ident.name))
+                || f.label
+                    .as_ref()
+                    .is_some_and(|l| l.eq_ignore_ascii_case(&ident.name))
+        });
+        if let Some(f) = synonym_of {
+            d = d
+                .help(format!(
+                    "the schema lists `{}` as another word for the field `{}`: write `{}`",
+                    ident.name, f.name, f.name
+                ))
+                .fix(ident.span, f.name.clone());
+            self.report(d);
+            return;
+        }
         let mut helped = false;
         if let Some(h) = suggest::did_you_mean(&near) {
             d = d.help(h);
@@ -910,7 +931,10 @@ impl Checker<'_, '_> {
             let mut d = Diagnostic::new(
                 Code::E0405,
                 span,
-                format!("{pct_side} is a percentage, but {num_side} is a plain number"),
+                format!(
+                    "{pct_side} is a percentage, but {num_side} is {}",
+                    self.describe_type(if l.ty == Type::Percent { &r.ty } else { &l.ty })
+                ),
             )
             .label("a percentage compared with a number");
             if l.ty == Type::Percent
@@ -922,8 +946,9 @@ impl Checker<'_, '_> {
                     .fix(num_ast.span, format!("{n}%"));
             } else {
                 d = d.help(
-                    "percentages only compare with percentages (such as `percentile of arr >= 80%`); \
-                     for a plain fraction write a number like `0.05`",
+                    "percentages compare with percentages, such as `percentile of arr >= 80%`; \
+                     to take a share of an amount multiply (`arr * 5%`), and write a plain \
+                     fraction as a number such as `0.05`",
                 );
             }
             self.report(d);
@@ -1663,16 +1688,16 @@ impl Checker<'_, '_> {
                         format!("`{fname}` needs a list of related records, but `{name}` is a single value of `{ename}`"),
                     )
                     .label("not a relation");
-                    d = if relations.is_empty() {
-                        d.help(format!(
-                            "`{fname}` works over related records, such as a customer's orders"
-                        ))
-                    } else {
-                        d.help(format!(
-                            "aggregate over a relation, for example `{fname}({})`; the lists of `{ename}` records are {}",
-                            relations[0].trim_matches('`'),
-                            relations.join(", ")
-                        ))
+                    d = match self.aggregate_example(fname, entity) {
+                        None => d.help(format!(
+                            "`{fname}` works over related records, and `{ename}` has no relation to many records"
+                        )),
+                        Some(example) => d
+                            .help(format!("aggregate over related records, for example `{example}`"))
+                            .note(format!(
+                                "the relations of `{ename}` that lead to many records are {}",
+                                relations.join(", ")
+                            )),
                     };
                     self.report(d);
                     return error(span);
@@ -1873,6 +1898,29 @@ impl Checker<'_, '_> {
             nullable,
             span,
         )
+    }
+
+    /// An aggregate that would work here, for help texts: `sum(orders.amount)`, `count(orders)`.
+    fn aggregate_example(&self, fname: &str, entity: EntityId) -> Option<String> {
+        let def = self.program.entity(entity);
+        let rel = def
+            .relations
+            .iter()
+            .find(|r| r.kind == RelationKind::Many)?;
+        let target = self.program.entity(rel.target);
+        let wants_number = matches!(fname, "sum" | "avg");
+        let field = target.fields.iter().enumerate().find(|(i, f)| {
+            *i != target.key.index()
+                && if wants_number {
+                    f.ty.is_numeric()
+                } else {
+                    f.ty.is_orderable() && f.ty != Type::Text
+                }
+        });
+        Some(match (fname, field) {
+            ("count" | "any" | "every", _) | (_, None) => format!("count({})", rel.name),
+            (_, Some((_, f))) => format!("{fname}({}.{})", rel.name, f.name),
+        })
     }
 
     fn population(
