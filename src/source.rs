@@ -69,6 +69,9 @@ pub struct SourceFile {
     pub name: String,
     pub text: String,
     line_starts: Vec<usize>,
+    /// The line number of the text's first line: 1 for a whole file, more for an excerpt of a
+    /// large file (a data file's offending line, say).
+    first_line: usize,
 }
 
 impl SourceFile {
@@ -85,7 +88,16 @@ impl SourceFile {
             name: name.into(),
             text,
             line_starts,
+            first_line: 1,
         }
+    }
+
+    /// An excerpt of a larger file whose first line is line `first_line` of that file.
+    #[must_use]
+    pub fn excerpt(name: impl Into<String>, first_line: usize, text: impl Into<String>) -> Self {
+        let mut file = SourceFile::new(name, text);
+        file.first_line = first_line.max(1);
+        file
     }
 
     /// Line and column of a byte offset. Offsets past the end map to the end.
@@ -103,28 +115,30 @@ impl SourceFile {
         }
         let column = self.text[start..end].chars().count() + 1;
         LineCol {
-            line: line + 1,
+            line: line + self.first_line,
             column,
         }
     }
 
-    /// The text of a 1-based line without its line ending.
+    /// The text of a line (numbered as in the whole file) without its line ending.
     #[must_use]
     pub fn line_text(&self, line: usize) -> &str {
-        let Some(&start) = self.line_starts.get(line.wrapping_sub(1)) else {
+        let index = line.wrapping_sub(self.first_line);
+        let Some(&start) = self.line_starts.get(index) else {
             return "";
         };
         let end = self
             .line_starts
-            .get(line)
+            .get(index + 1)
             .copied()
             .unwrap_or(self.text.len());
         self.text[start..end].trim_end_matches(['\n', '\r'])
     }
 
+    /// The number of the last line.
     #[must_use]
     pub fn line_count(&self) -> usize {
-        self.line_starts.len()
+        self.line_starts.len() + self.first_line - 1
     }
 }
 
@@ -141,8 +155,22 @@ impl SourceMap {
     }
 
     pub fn add(&mut self, name: impl Into<String>, text: impl Into<String>) -> FileId {
+        self.add_file(SourceFile::new(name, text))
+    }
+
+    /// Adds an excerpt of a larger file (see [`SourceFile::excerpt`]).
+    pub fn add_excerpt(
+        &mut self,
+        name: impl Into<String>,
+        first_line: usize,
+        text: impl Into<String>,
+    ) -> FileId {
+        self.add_file(SourceFile::excerpt(name, first_line, text))
+    }
+
+    fn add_file(&mut self, file: SourceFile) -> FileId {
         let id = FileId(u32::try_from(self.files.len()).unwrap_or(u32::MAX));
-        self.files.push(SourceFile::new(name, text));
+        self.files.push(file);
         id
     }
 
@@ -224,6 +252,20 @@ mod tests {
         assert_eq!(f.line_col(6), LineCol { line: 2, column: 3 });
         assert_eq!(f.line_text(2), "cé d");
         assert_eq!(f.line_col(10), LineCol { line: 3, column: 1 });
+    }
+
+    #[test]
+    fn excerpts_keep_the_line_numbers_of_the_whole_file() {
+        let f = SourceFile::excerpt("data.csv", 1041, "c17,ana,2024-13-01\n");
+        assert_eq!(
+            f.line_col(4),
+            LineCol {
+                line: 1041,
+                column: 5
+            }
+        );
+        assert_eq!(f.line_text(1041), "c17,ana,2024-13-01");
+        assert_eq!(f.line_text(1), "");
     }
 
     #[test]

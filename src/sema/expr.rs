@@ -1081,11 +1081,15 @@ impl Checker<'_, '_> {
         };
         // Numbers with numbers.
         if let (Some(a), Some(b)) = (numeric_rank(&l.ty), numeric_rank(&r.ty)) {
-            let mut ty = if a >= b { l.ty.clone() } else { r.ty.clone() };
-            // Dividing whole numbers gives an exact decimal.
-            if aop == ArithOp::Div && ty == Type::Integer {
-                ty = Type::Decimal;
-            }
+            // Division gives a floating-point number: exact decimal division has no scale that
+            // every backend agrees on, and ratios are rarely exact anyway.
+            let ty = if aop == ArithOp::Div {
+                Type::Number
+            } else if a >= b {
+                l.ty.clone()
+            } else {
+                r.ty.clone()
+            };
             let l = coerce(l, &ty);
             let r = coerce(r, &ty);
             return build(l, r, ty);
@@ -1816,7 +1820,8 @@ impl Checker<'_, '_> {
                     );
                     return error(span);
                 };
-                let numeric = v.ty.is_numeric() || v.ty == Type::Duration;
+                let numeric =
+                    v.ty.is_numeric() || (v.ty == Type::Duration && func == ast::AggFunc::Sum);
                 match func {
                     ast::AggFunc::Sum | ast::AggFunc::Avg if !numeric => {
                         let ty = self.describe_type(&v.ty);
@@ -1849,14 +1854,8 @@ impl Checker<'_, '_> {
                 }
                 match func {
                     ast::AggFunc::Sum => (AggFunc::Sum, v.ty.clone(), false),
-                    ast::AggFunc::Avg => {
-                        let ty = if v.ty == Type::Integer {
-                            Type::Decimal
-                        } else {
-                            v.ty.clone()
-                        };
-                        (AggFunc::Avg, ty, true)
-                    }
+                    // An average is a ratio: a floating-point number, like division.
+                    ast::AggFunc::Avg => (AggFunc::Avg, Type::Number, true),
                     ast::AggFunc::Min => (AggFunc::Min, v.ty.clone(), true),
                     _ => (AggFunc::Max, v.ty.clone(), true),
                 }

@@ -1,0 +1,104 @@
+//! The engine: loads and validates data, lowers the typed IR to DataFusion plans, and evaluates
+//! every segment, tier and score of a project in one plan. Nothing outside this module knows
+//! DataFusion or Arrow types (except the reference evaluator in `explain`, which reads the same
+//! validated Arrow data record by record).
+
+pub mod types;
+
+use std::collections::HashMap;
+
+use datafusion::arrow::record_batch::RecordBatch;
+
+use crate::ir::{EntityId, ParamId, Value};
+
+/// One entity's records, validated against the schema.
+///
+/// The batch has exactly one column per schema field, in the schema's field order, named as the
+/// field and typed as [`types::arrow_type`] says (decimals carry the scale found in the data).
+/// A required field's column has no nulls; enum values are all declared ones; keys are unique.
+#[derive(Clone, Debug)]
+pub struct Table {
+    pub entity: EntityId,
+    pub batch: RecordBatch,
+    /// Where the records came from (a file path as the user gave it), for messages.
+    pub origin: String,
+}
+
+/// The data of a run: at most one table per entity.
+#[derive(Clone, Debug, Default)]
+pub struct Dataset {
+    tables: HashMap<EntityId, Table>,
+}
+
+impl Dataset {
+    #[must_use]
+    pub fn new() -> Self {
+        Dataset::default()
+    }
+
+    pub fn insert(&mut self, table: Table) {
+        self.tables.insert(table.entity, table);
+    }
+
+    #[must_use]
+    pub fn table(&self, entity: EntityId) -> Option<&Table> {
+        self.tables.get(&entity)
+    }
+
+    pub fn tables(&self) -> impl Iterator<Item = &Table> {
+        let mut all: Vec<&Table> = self.tables.values().collect();
+        all.sort_by_key(|t| t.entity);
+        all.into_iter()
+    }
+}
+
+/// The moment rules are evaluated at, in the project's time zone.
+///
+/// `today` is `date`; `now` is `instant`. When only a date is given, `instant` is the last
+/// microsecond of that day, so everything that happened on the as-of day counts as past.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AsOf {
+    pub date: jiff::civil::Date,
+    pub instant: jiff::Timestamp,
+    pub time_zone: jiff::tz::TimeZone,
+}
+
+impl AsOf {
+    /// The end of `date` in `time_zone`.
+    ///
+    /// # Errors
+    /// When the date cannot be placed in the time zone (it is out of jiff's range).
+    pub fn end_of_day(
+        date: jiff::civil::Date,
+        time_zone: jiff::tz::TimeZone,
+    ) -> Result<AsOf, jiff::Error> {
+        let midnight = date.tomorrow()?.to_datetime(jiff::civil::Time::midnight());
+        let next = time_zone.to_timestamp(midnight)?;
+        let instant = next.checked_sub(jiff::SignedDuration::from_micros(1))?;
+        Ok(AsOf {
+            date,
+            instant,
+            time_zone,
+        })
+    }
+}
+
+/// Everything a run needs besides the program and the data.
+#[derive(Clone, Debug)]
+pub struct RunSettings {
+    pub as_of: AsOf,
+    /// Parameter values that replace the defaults (`--param name=value`), already typed.
+    pub params: HashMap<ParamId, Value>,
+}
+
+/// The result of evaluating a program for one entity.
+///
+/// Columns, in order: the key (named as the key field), one `Boolean` column per segment of the
+/// entity (named as the segment, never null), one `Utf8` column per tier set (the tier's name,
+/// never null), one `Int64` column per score (never null), then any extra columns asked for.
+/// Rows are sorted by key.
+#[derive(Clone, Debug)]
+pub struct Membership {
+    pub entity: EntityId,
+    pub batch: RecordBatch,
+}
