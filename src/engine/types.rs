@@ -2,7 +2,7 @@
 
 use datafusion::arrow::datatypes::{DataType, Field, TimeUnit};
 
-use crate::ir::{Program, Type};
+use crate::ir::Type;
 
 /// The time zone name timestamps are stored in: every timestamp column holds UTC instants.
 pub const UTC: &str = "UTC";
@@ -17,7 +17,7 @@ pub const UTC: &str = "UTC";
 /// - `duration`: `Duration(Microsecond)`
 /// - `list of T`: `List` of T's type
 #[must_use]
-pub fn arrow_type(program: &Program, ty: &Type, decimal_scale: i8) -> DataType {
+pub fn arrow_type(ty: &Type, decimal_scale: i8) -> DataType {
     match ty {
         Type::Text | Type::Enum(_) | Type::Error => DataType::Utf8,
         Type::Integer => DataType::Int64,
@@ -29,7 +29,7 @@ pub fn arrow_type(program: &Program, ty: &Type, decimal_scale: i8) -> DataType {
         Type::Duration => DataType::Duration(TimeUnit::Microsecond),
         Type::List(inner) => DataType::List(std::sync::Arc::new(Field::new(
             "item",
-            arrow_type(program, inner, decimal_scale),
+            arrow_type(inner, decimal_scale),
             true,
         ))),
     }
