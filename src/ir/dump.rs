@@ -20,6 +20,17 @@ pub fn dump(program: &Program) -> String {
     d.out
 }
 
+/// One expression as text, without source positions: equal texts mean equal expressions.
+#[must_use]
+pub fn dump_expr(program: &Program, expr: &Expr) -> String {
+    let mut d = Dumper {
+        p: program,
+        out: String::new(),
+    };
+    d.expr(0, expr);
+    d.out
+}
+
 struct Dumper<'a> {
     p: &'a Program,
     out: String,

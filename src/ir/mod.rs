@@ -5,7 +5,7 @@
 mod dump;
 mod value;
 
-pub use dump::dump;
+pub use dump::{dump, dump_expr};
 pub use value::{Decimal, Duration, DurationUnit, TimestampValue, Value};
 
 use crate::source::Span;
