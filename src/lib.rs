@@ -9,6 +9,7 @@ pub mod diagnostics;
 pub mod engine;
 pub mod ir;
 pub mod project;
+pub mod sample;
 pub mod schema;
 pub mod sema;
 pub mod source;

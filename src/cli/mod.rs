@@ -7,6 +7,7 @@ mod check;
 mod codes;
 mod explain;
 mod files;
+mod generate;
 
 use std::io::Write as _;
 use std::process::ExitCode;
@@ -58,6 +59,8 @@ enum Command {
     Explain(explain::ExplainArgs),
     /// List every diagnostic code with its title
     Codes,
+    /// Write deterministic sample data (customers, orders, companies, tickets, events)
+    Generate(generate::GenerateArgs),
     /// Crash on purpose, to test the bug report message and exit code 3
     #[command(hide = true, name = "internal-panic-for-tests")]
     InternalPanic,
@@ -127,6 +130,7 @@ fn run(cli: Cli) -> Exit {
         Command::Check(args) => check::run(&args),
         Command::Explain(args) => explain::run(&args),
         Command::Codes => codes::run(),
+        Command::Generate(args) => generate::run(&args),
         Command::InternalPanic => internal_panic(),
     }
 }

@@ -7,3 +7,4 @@ mod check;
 mod cli;
 mod parse;
 mod render;
+mod sample;
