@@ -5,5 +5,6 @@
 
 mod check;
 mod cli;
+mod explain;
 mod parse;
 mod render;
