@@ -5,5 +5,6 @@
 
 mod check;
 mod cli;
+mod load;
 mod parse;
 mod render;
