@@ -125,8 +125,21 @@ registry! {
     E0504 Error Stable "test record declared twice";
     E0505 Error Stable "expectation about something that is not a segment, tier or score";
 
+    // Loading data files.
+    E0600 Error Stable "data file cannot be read";
+    E0601 Error Stable "data file is not in its format";
+    E0602 Error Stable "column missing from a data file";
+    E0603 Error Stable "value that does not fit its field";
+    E0604 Error Stable "required value missing in the data";
+    E0605 Error Stable "undeclared value in the data";
+    E0606 Error Stable "key used by more than one record";
+    E0607 Error Stable "column of the wrong type in a Parquet file";
+
     // Warnings from the checker.
     W0100 Warning Stable "`is unknown` on a field that is always known";
+
+    // Warnings from loading data.
+    W0600 Warning Stable "record whose related record is missing";
 }
 
 impl Code {

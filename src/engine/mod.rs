@@ -3,6 +3,7 @@
 //! DataFusion or Arrow types (except the reference evaluator in `explain`, which reads the same
 //! validated Arrow data record by record).
 
+pub mod load;
 pub mod lower;
 pub mod types;
 

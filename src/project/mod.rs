@@ -3,6 +3,7 @@
 //! Everything here works on text and path strings; the CLI does the reading and the walking.
 
 pub mod config;
+pub mod data;
 pub mod glob;
 
 pub use config::{AsOf, Config, parse_config};

@@ -115,8 +115,11 @@ fn error_fixtures_report_their_code_and_nothing_else() {
 #[test]
 fn registry_docs_and_fixtures_agree() {
     let docs = root().join("docs/diagnostics");
-    let fixtures: Vec<String> = std::fs::read_dir(root().join("tests/fixtures/errors"))
-        .unwrap()
+    // A code's fixture is a file or folder in `tests/fixtures/errors` (rules) or
+    // `tests/fixtures/data` (data files), named starting with the code.
+    let fixtures: Vec<String> = ["tests/fixtures/errors", "tests/fixtures/data"]
+        .iter()
+        .flat_map(|dir| std::fs::read_dir(root().join(dir)).unwrap())
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
     let index = std::fs::read_to_string(docs.join("README.md")).unwrap();
@@ -148,7 +151,7 @@ fn registry_docs_and_fixtures_agree() {
         }
         assert!(
             fixtures.iter().any(|f| f.starts_with(info.name)),
-            "{} has no fixture in tests/fixtures/errors",
+            "{} has no fixture in tests/fixtures/errors or tests/fixtures/data",
             info.name
         );
         assert!(

@@ -6,6 +6,7 @@
 mod check;
 mod cli;
 mod explain;
+mod load;
 mod parse;
 mod render;
 mod sample;
