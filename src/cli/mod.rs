@@ -8,6 +8,8 @@ mod codes;
 mod explain;
 mod files;
 mod generate;
+mod run;
+mod write;
 
 use std::io::Write as _;
 use std::process::ExitCode;
@@ -55,6 +57,8 @@ struct Cli {
 enum Command {
     /// Check rule files and report every problem
     Check(check::CheckArgs),
+    /// Evaluate every segment, tier and score of a project over its data
+    Run(run::RunArgs),
     /// Show the documentation page of a diagnostic code, e.g. `segl explain E0300`
     Explain(explain::ExplainArgs),
     /// List every diagnostic code with its title
@@ -128,6 +132,7 @@ pub fn main() -> ExitCode {
 fn run(cli: Cli) -> Exit {
     match cli.command {
         Command::Check(args) => check::run(&args),
+        Command::Run(args) => run::run(&args),
         Command::Explain(args) => explain::run(&args),
         Command::Codes => codes::run(),
         Command::Generate(args) => generate::run(&args),

@@ -126,17 +126,20 @@ impl Diagnostic {
     }
 }
 
-/// Sorts diagnostics the way users read them: by file name, then position, then code.
+/// Sorts diagnostics the way users read them: by file name, then line and column, then code.
+/// (Lines, not byte offsets: a data file's problems are excerpts of single lines, each its own
+/// source, and must still come out in the file's order.)
 pub fn sort(diagnostics: &mut [Diagnostic], sources: &SourceMap) {
-    diagnostics.sort_by(|a, b| {
-        let key = |d: &Diagnostic| {
-            (
-                sources.name(d.primary.span.file).to_owned(),
-                d.primary.span.start,
-                d.primary.span.end,
-                d.code,
-            )
-        };
-        key(a).cmp(&key(b))
+    diagnostics.sort_by_cached_key(|d| {
+        let span = d.primary.span;
+        let at = sources
+            .get(span.file)
+            .map(|f| f.line_col(span.start as usize));
+        (
+            sources.name(span.file).to_owned(),
+            at.map(|p| (p.line, p.column)),
+            span.end,
+            d.code,
+        )
     });
 }

@@ -5,6 +5,8 @@
 
 pub mod load;
 pub mod lower;
+pub mod output;
+pub mod summary;
 pub mod types;
 
 use std::collections::HashMap;

@@ -979,13 +979,18 @@ impl Checker<'_, '_> {
         span: Span,
     ) -> Expr {
         let _ = spelling;
-        let l = self.operand(lhs, scope, None, "in a comparison");
+        // Yes/no values compare with each other (`email_opt_in = false`).
+        let l = self.expr(lhs, scope, None);
         // A bare name on the right may be a value of the left side's enum: when the left side
         // failed, it cannot be told apart from an unknown name, so it is not reported.
         if l.ty == Type::Error && bare_name(rhs) {
             return error(span);
         }
-        let r = self.operand(rhs, scope, Some(&l.ty), "in a comparison");
+        let r = if l.ty == Type::Bool {
+            self.expr(rhs, scope, Some(&l.ty))
+        } else {
+            self.operand(rhs, scope, Some(&l.ty), "in a comparison")
+        };
         // A bare name on the left that failed because it is an enum value of the right side is
         // rare; names are resolved left to right.
         let Some((l, r)) = self.unify(l, r, lhs, rhs, span) else {

@@ -7,6 +7,7 @@ mod cycles;
 mod expr;
 mod items;
 mod literal;
+pub mod params;
 
 use std::collections::{HashMap, HashSet};
 

@@ -9,4 +9,5 @@ mod explain;
 mod load;
 mod parse;
 mod render;
+mod run;
 mod sample;

@@ -125,9 +125,15 @@ pub fn evaluate(
         .worker_threads(threads)
         .build()
         .map_err(|e| EngineError::Engine(e.to_string()))?;
-    let config = SessionConfig::new()
+    let mut config = SessionConfig::new()
         .with_target_partitions(threads)
         .with_batch_size(8192);
+    // DataFusion's physical planner infers some filtered aggregates' inputs as nullable where its
+    // logical planner does not, and refuses the plan; the values are the same either way.
+    config
+        .options_mut()
+        .execution
+        .skip_physical_aggregate_schema_check = true;
     let ctx = SessionContext::new_with_config(config);
     let mut planner = Planner {
         program,
@@ -287,7 +293,18 @@ impl Planner<'_> {
                 needed_by: needed_by.to_owned(),
             });
         };
-        let batch = &table.batch;
+        // Every column is declared nullable to DataFusion: some of its plan rewrites disagree
+        // with themselves about the nullability of non-null inputs. Required fields still hold
+        // no nulls (the loader checked that).
+        let schema = table.batch.schema();
+        let nullable = Arc::new(datafusion::arrow::datatypes::Schema::new(
+            schema
+                .fields()
+                .iter()
+                .map(|f| f.as_ref().clone().with_nullable(true))
+                .collect::<Vec<_>>(),
+        ));
+        let batch = &RecordBatch::try_new(nullable, table.batch.columns().to_vec())?;
         let parts = self.ctx.state().config().target_partitions().max(1);
         let rows = batch.num_rows();
         let chunk = rows.div_ceil(parts).max(1);
@@ -469,25 +486,30 @@ impl Planner<'_> {
                 (Some(a), Some(b)) => Some(a.and(b)),
                 (a, b) => a.or(b),
             };
-            let (expr, pred) = match func {
-                AggFunc::Count => (agg::count(v.unwrap_or_else(|| lit(1_i64))), both(w, filt)),
-                AggFunc::CountDistinct => (
-                    agg::count_distinct(v.unwrap_or_else(|| lit(1_i64))),
-                    both(w, filt),
-                ),
-                AggFunc::Sum => (agg::sum(v.unwrap_or_else(|| lit(0_i64))), both(w, filt)),
-                AggFunc::Avg => (
-                    agg::avg(cast(v.unwrap_or_else(|| lit(0_i64)), DataType::Float64)),
-                    both(w, filt),
-                ),
-                AggFunc::Min => (agg::min(v.unwrap_or_else(|| lit(0_i64))), both(w, filt)),
-                AggFunc::Max => (agg::max(v.unwrap_or_else(|| lit(0_i64))), both(w, filt)),
-                AggFunc::Any => (agg::count(lit(1_i64)), both(w, filt)),
-                AggFunc::Every => (agg::count(lit(1_i64)), both(w, filt.map(not))),
+            // Records outside the window or filter contribute a null, which every aggregate
+            // skips: `agg(CASE WHEN pred THEN value END)`. (DataFusion ignores `FILTER` on
+            // distinct aggregates, and the same form works in every SQL dialect.)
+            let only = |pred: Option<Df>, value: Df| -> Result<Df> {
+                Ok(match pred {
+                    Some(p) => when(p, value).end()?,
+                    None => value,
+                })
             };
-            let expr = match pred {
-                Some(pred) => expr.filter(pred).build()?,
-                None => expr,
+            let one = || lit(1_i64);
+            let expr = match func {
+                AggFunc::Count => agg::count(only(both(w, filt), v.unwrap_or_else(one))?),
+                AggFunc::CountDistinct => {
+                    agg::count_distinct(only(both(w, filt), v.unwrap_or_else(one))?)
+                }
+                AggFunc::Sum => agg::sum(only(both(w, filt), v.unwrap_or_else(one))?),
+                AggFunc::Avg => agg::avg(only(
+                    both(w, filt),
+                    cast(v.unwrap_or_else(one), DataType::Float64),
+                )?),
+                AggFunc::Min => agg::min(only(both(w, filt), v.unwrap_or_else(one))?),
+                AggFunc::Max => agg::max(only(both(w, filt), v.unwrap_or_else(one))?),
+                AggFunc::Any => agg::count(only(both(w, filt), one())?),
+                AggFunc::Every => agg::count(only(both(w, filt.map(not)), one())?),
             };
             let name = self.fresh();
             agg_exprs.push(expr.alias(name.clone()));
@@ -555,7 +577,32 @@ impl Planner<'_> {
             .df()?
             .join(right, JoinType::Left, &[&via], &[&target_key], None)?;
         frame.df = Some(df);
-        for ((key, _), col) in lookups.iter().zip(cols) {
+        for ((key, inner), col) in lookups.iter().zip(cols) {
+            // An aggregate seen through a missing related record ranges over no records: count
+            // and sum are 0, any is false, every is true (as for an empty relation).
+            let empty = match &inner.kind {
+                ExprKind::Aggregate { func, .. } => match func {
+                    AggFunc::Count | AggFunc::CountDistinct | AggFunc::Sum => {
+                        let ty = types::arrow_type(&inner.ty, 0);
+                        Some(lit(ScalarValue::new_zero(&ty)?))
+                    }
+                    AggFunc::Any => Some(lit(false)),
+                    AggFunc::Every => Some(lit(true)),
+                    AggFunc::Avg | AggFunc::Min | AggFunc::Max => None,
+                },
+                _ => None,
+            };
+            let col = match empty {
+                Some(zero) => {
+                    let name = self.fresh();
+                    let df = frame
+                        .df()?
+                        .with_column(&name, f::coalesce(vec![ident(col), zero]))?;
+                    frame.df = Some(df);
+                    name
+                }
+                None => col,
+            };
             frame.memo.insert(key.clone(), col);
         }
         Ok(())
@@ -693,12 +740,17 @@ impl Planner<'_> {
                 )
             }
             Value::Duration(d) => {
+                // Compared as lengths, calendar units count as SQL intervals do: a month is 30
+                // days, a quarter 90, a year 360.
+                let day = 86_400_000_000_i64;
                 let micros = match d.unit {
                     DurationUnit::Minute => Some(60_000_000_i64),
                     DurationUnit::Hour => Some(3_600_000_000),
-                    DurationUnit::Day => Some(86_400_000_000),
-                    DurationUnit::Week => Some(604_800_000_000),
-                    _ => None,
+                    DurationUnit::Day => Some(day),
+                    DurationUnit::Week => Some(7 * day),
+                    DurationUnit::Month => Some(30 * day),
+                    DurationUnit::Quarter => Some(90 * day),
+                    DurationUnit::Year => Some(360 * day),
                 }
                 .and_then(|m| m.checked_mul(d.amount))
                 .ok_or_else(|| {
@@ -1146,13 +1198,13 @@ impl Planner<'_> {
                 unknown_to_null(cast(ident(name), DataType::Int64))?
             }
             PopFunc::ShareOfTotal | PopFunc::CumulativeShare => {
-                let total = agg::sum(ident(v.clone()))
+                let total = window_sum(ident(v.clone()))
                     .partition_by(total_groups)
                     .build()?;
                 let total_name = self.fresh();
                 windowed.push((total_name.clone(), total));
                 let part = if func == PopFunc::CumulativeShare {
-                    let running = agg::sum(ident(v.clone()))
+                    let running = window_sum(ident(v.clone()))
                         .partition_by(groups)
                         .order_by(desc(&v))
                         .build()?;
@@ -1167,8 +1219,12 @@ impl Planner<'_> {
                 unknown_to_null(cast(part, DataType::Float64) / denominator)?
             }
         };
-        let exprs: Vec<Df> = windowed.into_iter().map(|(n, x)| x.alias(n)).collect();
-        let df = frame.df()?.window(exprs)?;
+        // One window step per expression: DataFusion requires the expressions of one step to
+        // share their partition and order.
+        let mut df = frame.df()?;
+        for (n, x) in windowed {
+            df = df.window(vec![x.alias(n)])?;
+        }
         let name = self.fresh();
         frame.df = Some(df.with_column(&name, result)?);
         Ok(name)
@@ -1277,6 +1333,16 @@ impl Planner<'_> {
         }
         Ok(())
     }
+}
+
+/// `sum(x) OVER (...)`: the sum aggregate used as a window function.
+fn window_sum(x: Df) -> Df {
+    Df::WindowFunction(Box::new(
+        datafusion::logical_expr::expr::WindowFunction::new(
+            datafusion::functions_aggregate::sum::sum_udaf(),
+            vec![x],
+        ),
+    ))
 }
 
 /// The window test on a related record's date field, as an IR condition.
