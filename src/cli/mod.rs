@@ -8,7 +8,9 @@ mod codes;
 mod explain;
 mod files;
 mod generate;
+mod project;
 mod run;
+mod why;
 mod write;
 
 use std::io::Write as _;
@@ -59,6 +61,8 @@ enum Command {
     Check(check::CheckArgs),
     /// Evaluate every segment, tier and score of a project over its data
     Run(run::RunArgs),
+    /// Explain why one record is in or out of each segment, with the values that decided it
+    Why(why::WhyArgs),
     /// Show the documentation page of a diagnostic code, e.g. `segl explain E0300`
     Explain(explain::ExplainArgs),
     /// List every diagnostic code with its title
@@ -133,6 +137,7 @@ fn run(cli: Cli) -> Exit {
     match cli.command {
         Command::Check(args) => check::run(&args),
         Command::Run(args) => run::run(&args),
+        Command::Why(args) => why::run(&args),
         Command::Explain(args) => explain::run(&args),
         Command::Codes => codes::run(),
         Command::Generate(args) => generate::run(&args),
