@@ -7,6 +7,7 @@
 pub mod check;
 pub mod diagnostics;
 pub mod engine;
+pub mod explain;
 pub mod ir;
 pub mod project;
 pub mod sample;

@@ -5,6 +5,7 @@
 
 mod check;
 mod cli;
+mod explain;
 mod parse;
 mod render;
 mod sample;
