@@ -139,9 +139,13 @@ pub fn run(args: &RunArgs) -> Exit {
         .collect();
     let text = match args.format {
         RunFormat::Json => json_summary(&summary, &ready.settings, &rows, &written),
-        RunFormat::Human => {
-            human_summary(&summary, &ready.settings, &rows, &written, started.elapsed())
-        }
+        RunFormat::Human => human_summary(
+            &summary,
+            &ready.settings,
+            &rows,
+            &written,
+            started.elapsed(),
+        ),
     };
     print_out(&text);
     Exit::Clean
