@@ -108,7 +108,9 @@ pub fn prepare(project: &Path, args: &ProjectArgs, command: &str) -> Result<Read
         Exit::Usage
     })?;
     let [input] = projects.as_slice() else {
-        print_usage_error(&format!("`segl {command}` works on one project at a time; give it one folder"));
+        print_usage_error(&format!(
+            "`segl {command}` works on one project at a time; give it one folder"
+        ));
         return Err(Exit::Usage);
     };
     let checked = check_project(input);
@@ -213,7 +215,11 @@ pub fn entity_named(program: &Program, name: &str) -> Result<EntityId, String> {
         .collect();
     let near = suggest::nearest(name, &names);
     let hint = suggest::did_you_mean(&near).unwrap_or_else(|| {
-        let all: Vec<String> = program.entities.iter().map(|e| format!("`{}`", e.name)).collect();
+        let all: Vec<String> = program
+            .entities
+            .iter()
+            .map(|e| format!("`{}`", e.name))
+            .collect();
         format!("the entities are {}", all.join(", "))
     });
     Err(format!("there is no entity `{name}`; {hint}"))
@@ -231,10 +237,14 @@ fn as_of_date(
     }
     match &config.as_of {
         Some((ConfigAsOf::Date { year, month, day }, _)) => {
-            let year = i16::try_from(*year).map_err(|_| "the `as_of` year is out of range".to_owned())?;
-            let month = i8::try_from(*month).map_err(|_| "the `as_of` month is out of range".to_owned())?;
-            let day = i8::try_from(*day).map_err(|_| "the `as_of` day is out of range".to_owned())?;
-            jiff::civil::Date::new(year, month, day).map_err(|e| format!("`as_of` in segl.toml: {e}"))
+            let year =
+                i16::try_from(*year).map_err(|_| "the `as_of` year is out of range".to_owned())?;
+            let month =
+                i8::try_from(*month).map_err(|_| "the `as_of` month is out of range".to_owned())?;
+            let day =
+                i8::try_from(*day).map_err(|_| "the `as_of` day is out of range".to_owned())?;
+            jiff::civil::Date::new(year, month, day)
+                .map_err(|e| format!("`as_of` in segl.toml: {e}"))
         }
         Some((ConfigAsOf::Today, _)) | None => Ok(tz.to_datetime(jiff::Timestamp::now()).date()),
     }

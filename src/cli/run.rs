@@ -8,7 +8,7 @@ use clap::{Args, ValueEnum};
 
 use super::project::{Progress, ProjectArgs, prepare};
 use super::{Exit, print_out, print_usage_error};
-use segl::diagnostics::suggest;
+use segl::diagnostics::{suggest, thousands};
 use segl::engine::RunSettings;
 use segl::engine::lower::{ExtraColumn, Request, Rule, column_expr, evaluate};
 use segl::engine::output::{OutputFormat, write};
@@ -139,9 +139,13 @@ pub fn run(args: &RunArgs) -> Exit {
         .collect();
     let text = match args.format {
         RunFormat::Json => json_summary(&summary, &ready.settings, &rows, &written),
-        RunFormat::Human => {
-            human_summary(&summary, &ready.settings, &rows, &written, started.elapsed())
-        }
+        RunFormat::Human => human_summary(
+            &summary,
+            &ready.settings,
+            &rows,
+            &written,
+            started.elapsed(),
+        ),
     };
     print_out(&text);
     Exit::Clean
@@ -201,18 +205,6 @@ fn with_entity_suffix(path: &Path, entity: &str) -> PathBuf {
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_default();
     path.with_file_name(format!("{stem}.{entity}.{ext}"))
-}
-
-fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }
 
 fn percent(share: f64) -> String {

@@ -68,7 +68,14 @@ pub fn run(args: &WhyArgs) -> Exit {
             None => return Exit::Errors,
         },
     };
-    match why(program, &ready.dataset, &ready.settings, entity, &args.id, segment) {
+    match why(
+        program,
+        &ready.dataset,
+        &ready.settings,
+        entity,
+        &args.id,
+        segment,
+    ) {
         Ok(explanation) => {
             print_out(&render(&explanation, program));
             Exit::Clean

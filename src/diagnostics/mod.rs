@@ -126,6 +126,21 @@ impl Diagnostic {
     }
 }
 
+/// A count with thousands separators: `1234567` as `1,234,567` (counts are `u64`; a
+/// `usize` converts with `as u64` losslessly on every platform segl runs on).
+#[must_use]
+pub fn thousands(n: impl Into<u64>) -> String {
+    let digits = n.into().to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
 /// Sorts diagnostics the way users read them: by file name, then line and column, then code.
 /// (Lines, not byte offsets: a data file's problems are excerpts of single lines, each its own
 /// source, and must still come out in the file's order.)

@@ -1011,7 +1011,7 @@ fn as_of_year(as_of: i32) -> i32 {
 const MONTH_WEIGHT: [u64; 12] = [7, 5, 6, 6, 7, 9, 9, 8, 6, 7, 13, 16];
 
 fn orders(rng: &mut Rng, c: &CustomerRow, as_of: i32, counters: &mut Counters) -> Vec<OrderRow> {
-    let buying = match rng.weighted(&[400, 310, 190, 96, 4]) {
+    let buying = match rng.weighted(&[376, 290, 210, 120, 4]) {
         0 => Buying::None,
         1 => Buying::Occasional,
         2 => Buying::Regular,

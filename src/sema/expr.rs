@@ -276,62 +276,24 @@ impl Checker<'_, '_> {
             }
             ast::ExprKind::Today => mk(ExprKind::Today, Type::Date, false, span),
             ast::ExprKind::Now => mk(ExprKind::Now, Type::Timestamp, false, span),
-            ast::ExprKind::DaysSince(inner) => {
-                let x = self.operand(inner, scope, None, "with `days since`");
-                if x.ty == Type::Error {
-                    return error(span);
-                }
-                if !x.ty.is_temporal() {
-                    self.report(
-                        Diagnostic::new(
-                            Code::E0401,
-                            inner.span,
-                            format!(
-                                "`days since` needs a date, but {} is {}",
-                                subject_words(inner),
-                                self.describe_type(&x.ty)
-                            ),
-                        )
-                        .label("not a date"),
-                    );
-                    return error(span);
-                }
-                let nullable = x.nullable;
-                mk(
-                    ExprKind::DaysSince(Box::new(x)),
-                    Type::Integer,
-                    nullable,
-                    span,
-                )
-            }
-            ast::ExprKind::Anniversary(inner) => {
-                let x = self.operand(inner, scope, None, "with `anniversary`");
-                if x.ty == Type::Error {
-                    return error(span);
-                }
-                if x.ty != Type::Date {
-                    self.report(
-                        Diagnostic::new(
-                            Code::E0401,
-                            inner.span,
-                            format!(
-                                "`anniversary` needs a date, but {} is {}",
-                                subject_words(inner),
-                                self.describe_type(&x.ty)
-                            ),
-                        )
-                        .label("not a date"),
-                    );
-                    return error(span);
-                }
-                let nullable = x.nullable;
-                mk(
-                    ExprKind::Anniversary(Box::new(x)),
-                    Type::Date,
-                    nullable,
-                    span,
-                )
-            }
+            ast::ExprKind::DaysSince(inner) => self.of_a_date(
+                inner,
+                scope,
+                span,
+                "days since",
+                Type::is_temporal,
+                Type::Integer,
+                ExprKind::DaysSince,
+            ),
+            ast::ExprKind::Anniversary(inner) => self.of_a_date(
+                inner,
+                scope,
+                span,
+                "anniversary",
+                |t| *t == Type::Date,
+                Type::Date,
+                ExprKind::Anniversary,
+            ),
             ast::ExprKind::Aggregate {
                 func,
                 func_span,
@@ -345,6 +307,41 @@ impl Checker<'_, '_> {
             } => self.population(func, *func_span, value, within.as_deref(), scope, span),
             ast::ExprKind::Call { func, args } => self.call(func, args, scope, span),
         }
+    }
+
+    /// `days since x`, `x anniversary`: a function of one date.
+    #[allow(clippy::too_many_arguments)]
+    fn of_a_date(
+        &mut self,
+        inner: &ast::Expr,
+        scope: EntityId,
+        span: Span,
+        name: &str,
+        accepts: fn(&Type) -> bool,
+        result: Type,
+        make: fn(Box<Expr>) -> ExprKind,
+    ) -> Expr {
+        let x = self.operand(inner, scope, None, &format!("with `{name}`"));
+        if x.ty == Type::Error {
+            return error(span);
+        }
+        if !accepts(&x.ty) {
+            self.report(
+                Diagnostic::new(
+                    Code::E0401,
+                    inner.span,
+                    format!(
+                        "`{name}` needs a date, but {} is {}",
+                        subject_words(inner),
+                        self.describe_type(&x.ty)
+                    ),
+                )
+                .label("not a date"),
+            );
+            return error(span);
+        }
+        let nullable = x.nullable;
+        mk(make(Box::new(x)), result, nullable, span)
     }
 
     // -----------------------------------------------------------------------------------------

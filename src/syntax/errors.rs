@@ -325,6 +325,14 @@ pub fn from_pest(
         format!("unexpected `{}`", shorten(found_text))
     };
 
+    // `percentile of arr >= 80% within region`: `within` belongs right after the ranked value.
+    if found_text == "within" || prev_text == "within" {
+        let within_at = if found_text == "within" { found } else { prev };
+        if let Some(d) = misplaced_within(file, text, within_at) {
+            return d;
+        }
+    }
+
     // A trailing `and` / `or`.
     if matches!(prev_text, "and" | "or") && wants.contains(&Want::Value) && at_stop {
         let word_span = span_at(prev);
@@ -409,4 +417,39 @@ pub fn from_pest(
         );
     }
     d
+}
+
+/// `percentile of arr >= 80% within region` → `percentile of arr within region >= 80%`.
+fn misplaced_within(
+    file: FileId,
+    text: &str,
+    within: Option<(usize, usize)>,
+) -> Option<Diagnostic> {
+    let (start, end) = within?;
+    let line_start = text[..start].rfind('\n').map_or(0, |i| i + 1);
+    let line_end = text[end..].find('\n').map_or(text.len(), |i| end + i);
+    let line = text.get(line_start..line_end)?;
+    let pattern = regex::Regex::new(
+        r"(?P<head>(?:percentile|rank|quintile|quartile|decile|ntile\(\d+\)|share of total|cumulative share)\s+(?:of\s+)?[\p{L}\p{N}_.`]+)\s*(?P<test>(?:>=|<=|!=|=|<|>|is\s+\S+)\s*[^\s]+)\s+within\s+(?P<group>[\p{L}\p{N}_.`]+)",
+    )
+    .ok()?;
+    let caps = pattern.captures(line)?;
+    let whole = caps.get(0)?;
+    let fixed = format!(
+        "{} within {} {}",
+        caps.name("head")?.as_str(),
+        caps.name("group")?.as_str(),
+        caps.name("test")?.as_str()
+    );
+    let span = Span::new(file, line_start + whole.start(), line_start + whole.end());
+    Some(
+        Diagnostic::new(
+            Code::E0100,
+            Span::new(file, start, end),
+            "`within` must come right after the value being ranked",
+        )
+        .label("`within` is too late here")
+        .help(format!("write `{fixed}`"))
+        .fix(span, fixed),
+    )
 }

@@ -127,3 +127,161 @@ fn every_example_segment_matches_some_but_not_all() {
         }
     }
 }
+
+/// `segl` run from the repository's root.
+fn segl(args: &[&str]) -> (i32, String, String) {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_segl"))
+        .args(args)
+        .current_dir(root())
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8(output.stdout).unwrap(),
+        String::from_utf8(output.stderr).unwrap(),
+    )
+}
+
+#[test]
+fn run_prints_a_summary_of_the_example_project() {
+    let (code, out, err) = segl(&["run", "rules/"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.starts_with("as of 2026-11-20 (Europe/Berlin)\n"),
+        "{out}"
+    );
+    // The summary without its timing line is stable: a results snapshot.
+    let stable: Vec<&str> = out.lines().filter(|l| !l.starts_with("done in")).collect();
+    insta::assert_snapshot!("run_summary", stable.join("\n"));
+}
+
+#[test]
+fn run_as_json_with_a_chosen_date_and_parameter() {
+    let (code, out, err) = segl(&[
+        "run",
+        "rules/",
+        "--format",
+        "json",
+        "--as-of",
+        "2026-06-30",
+        "--param",
+        "min_enterprise_arr=1",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(doc["as_of"], "2026-06-30");
+    assert_eq!(doc["time_zone"], "Europe/Berlin");
+    let customers = &doc["results"]["entities"][0];
+    assert_eq!(customers["entity"], "customer");
+    assert_eq!(customers["records"], 3000);
+    assert!(customers["segments"].as_array().unwrap().len() > 30);
+}
+
+#[test]
+fn run_writes_membership_files_atomically_in_each_format() {
+    let dir = std::env::temp_dir().join(format!("segl-run-out-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for ext in ["csv", "parquet", "ndjson"] {
+        let out = dir.join(format!("members.{ext}"));
+        let out_text = out.display().to_string();
+        let (code, stdout, err) = segl(&[
+            "run",
+            "rules/",
+            "--segment",
+            "enterprise_emea",
+            "--segment",
+            "rfm_class",
+            "--segment",
+            "top_accounts_by_arr",
+            "--columns",
+            "arr,lifetime_value",
+            "--out",
+            &out_text,
+        ]);
+        assert_eq!(code, 0, "{err}");
+        assert!(
+            stdout.contains(&format!("wrote {out_text} (3,000 rows)")),
+            "{stdout}"
+        );
+        assert!(out.exists());
+        // Segments of another entity go to a file of their own.
+        assert!(dir.join(format!("members.company.{ext}")).exists());
+        if ext == "csv" {
+            let text = std::fs::read_to_string(&out).unwrap();
+            let header = text.lines().next().unwrap();
+            assert_eq!(header, "id,enterprise_emea,rfm_class,arr,lifetime_value");
+            assert_eq!(text.lines().count(), 3001);
+        }
+    }
+    // Nothing half-written is left behind.
+    let leftovers: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+    // A folder that does not exist: exit 2, and no file appears.
+    let missing = dir.join("no-such-folder/members.csv");
+    let (code, _, err) = segl(&["run", "rules/", "--out", &missing.display().to_string()]);
+    assert_eq!(code, 2);
+    assert!(err.contains("cannot write"), "{err}");
+    assert!(!missing.exists());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn run_explains_wrong_options() {
+    let cases: [(&[&str], &str); 5] = [
+        (
+            &["--param", "min_enterprise_ar=5"],
+            "did you mean `min_enterprise_arr`?",
+        ),
+        (
+            &["--param", "min_enterprise_arr=lots"],
+            "is not a decimal number",
+        ),
+        (
+            &["--segment", "enterprise_emeaa"],
+            "did you mean `enterprise_emea`?",
+        ),
+        (&["--columns", "arrr"], "did you mean `arr`?"),
+        (
+            &["--out", "members.txt"],
+            "must end in .csv, .parquet, .ndjson or .jsonl",
+        ),
+    ];
+    for (extra, expected) in cases {
+        let mut args = vec!["run", "rules/"];
+        args.extend_from_slice(extra);
+        let (code, _, err) = segl(&args);
+        assert_eq!(code, 2, "{extra:?}: {err}");
+        assert!(err.contains(expected), "{extra:?}: {err}");
+    }
+}
+
+#[test]
+fn run_stops_on_bad_data_with_the_row_and_column() {
+    let (code, out, err) = segl(&["run", "tests/fixtures/run/bad-data"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(err.contains("error[E0603]"), "{err}");
+    assert!(err.contains("customers.csv:3"), "{err}");
+    assert!(out.is_empty());
+}
+
+#[test]
+fn why_explains_one_customer() {
+    let (code, out, err) = segl(&[
+        "why",
+        "C0000036",
+        "-p",
+        "rules",
+        "--segment",
+        "feature_explorers",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    insta::assert_snapshot!("why_feature_explorers", out);
+    let (code, _, err) = segl(&["why", "C000036", "-p", "rules"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("there is no customer with the key"), "{err}");
+}

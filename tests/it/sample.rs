@@ -416,3 +416,70 @@ fn generate_leaves_nothing_half_written_on_failure() {
     let out = segl(&["generate", "--as-of", "2026-02-30", "--out", "x"]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// Every segment of `rules/` matches some records of the committed sample but not all, and every
+/// tier value occurs, according to the reference evaluator.
+#[test]
+fn every_rule_of_the_example_project_is_exercised_by_the_sample() {
+    use datafusion::arrow::array::BooleanArray;
+    use datafusion::arrow::compute::concat_batches;
+    use segl::engine::{AsOf, Dataset, RunSettings, Table};
+    use segl::ir::EntityId;
+
+    let report = check_project(&rules_project());
+    let program = report.program.unwrap();
+    let options = committed_options();
+    let mut data = Dataset::new();
+    for entity in SampleEntity::ALL {
+        let index = program
+            .entities
+            .iter()
+            .position(|e| e.name == entity.name())
+            .unwrap();
+        let parts = batches(&options, entity);
+        let batch = concat_batches(&entity.arrow_schema(), &parts).unwrap();
+        data.insert(Table {
+            entity: EntityId::from_index(index),
+            batch,
+            origin: format!("rules/data/{}.csv", entity.file_stem()),
+        });
+    }
+    let settings = RunSettings {
+        as_of: AsOf::end_of_day(
+            options.as_of,
+            jiff::tz::TimeZone::get("Europe/Berlin").unwrap(),
+        )
+        .unwrap(),
+        params: std::collections::HashMap::new(),
+    };
+    let memberships = segl::explain::evaluate(&program, &data, &settings).unwrap();
+    let mut problems = Vec::new();
+    for segment in &program.segments {
+        let membership = memberships
+            .iter()
+            .find(|m| m.entity == segment.entity)
+            .unwrap();
+        let column = membership.batch.column_by_name(&segment.name).unwrap();
+        let column = column.as_any().downcast_ref::<BooleanArray>().unwrap();
+        let members = column.true_count();
+        if members == 0 || members == column.len() {
+            problems.push(format!("{}: {members} of {}", segment.name, column.len()));
+        }
+    }
+    for tiers in &program.tier_sets {
+        let membership = memberships
+            .iter()
+            .find(|m| m.entity == tiers.entity)
+            .unwrap();
+        let seen: HashSet<String> = strings(&membership.batch, &tiers.name)
+            .into_iter()
+            .flatten()
+            .collect();
+        for value in &program.enums[tiers.enum_id.index()].values {
+            if !seen.contains(value) {
+                problems.push(format!("{}: no record is {value}", tiers.name));
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{problems:#?}");
+}

@@ -149,7 +149,7 @@ impl<'p> Problems<'p> {
                     self.field_span(f),
                     format!(
                         "and {} more {rows} like this in column `{}` of `{}`",
-                        thousands(more),
+                        thousands(more as u64),
                         self.field_name(f),
                         self.shown
                     ),
@@ -158,14 +158,17 @@ impl<'p> Problems<'p> {
                     self.entity.span,
                     format!(
                         "and {} more {rows} like this in `{}`",
-                        thousands(more),
+                        thousands(more as u64),
                         self.shown
                     ),
                 ),
             };
             self.diagnostics.push(
                 Diagnostic::new(code, span, message)
-                    .label(format!("{} {rows} in all have this problem", thousands(n)))
+                    .label(format!(
+                        "{} {rows} in all have this problem",
+                        thousands(n as u64)
+                    ))
                     .help(format!(
                         "segl shows the first {SHOWN}; `segl explain {code}` says how to fix them"
                     )),
@@ -228,7 +231,7 @@ impl<'p> Problems<'p> {
             let times = if seen.count == 1 {
                 "1 row".to_owned()
             } else {
-                format!("{} rows", thousands(seen.shown_count()))
+                format!("{} rows", thousands(seen.shown_count() as u64))
             };
             let mut rows_text = rows.join(", ");
             if seen.count > seen.rows.len() {
@@ -281,15 +284,4 @@ impl UndeclaredValue {
     }
 }
 
-/// `1234567` as `1,234,567`.
-pub fn thousands(n: usize) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
+pub use crate::diagnostics::thousands;

@@ -142,8 +142,8 @@ pub(super) fn duplicate_keys(
             .collect();
         d = d.note(format!(
             "{} records repeat a key used before ({} distinct keys), for example {}",
-            thousands(repeats.len()),
-            thousands(distinct.len()),
+            thousands(repeats.len() as u64),
+            thousands(distinct.len() as u64),
             examples.join("; ")
         ));
     }
@@ -234,7 +234,7 @@ pub(super) fn missing_parents(
                 if n == 1 {
                     format!("1 {one}")
                 } else {
-                    format!("{} {one}s", thousands(n))
+                    format!("{} {one}s", thousands(n as u64))
                 }
             };
             let mut d = Diagnostic::new(
@@ -248,7 +248,7 @@ pub(super) fn missing_parents(
                     if distinct.len() == 1 {
                         format!("a {}", parent_def.name)
                     } else {
-                        format!("{} {}s", thousands(distinct.len()), parent_def.name)
+                        format!("{} {}s", thousands(distinct.len() as u64), parent_def.name)
                     },
                     if distinct.len() == 1 { "is" } else { "are" },
                     parent_table.origin
