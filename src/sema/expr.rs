@@ -1750,7 +1750,16 @@ impl Checker<'_, '_> {
         {
             return error(span);
         }
-        let window = match &source.window {
+        // `where (a or b) in last 30 days`: the window was read as a test of the parenthesised
+        // condition; it is the aggregate's window.
+        let (filter_ast, window_ast) = match (&source.window, &source.filter) {
+            (None, Some(f)) => match trailing_window(f) {
+                Some((f, tt)) => (Some(f), Some(tt)),
+                None => (Some(f.as_ref().clone()), None),
+            },
+            (w, f) => (f.as_deref().cloned(), w.clone()),
+        };
+        let window = match &window_ast {
             None => None,
             Some(tt) => {
                 let rel = self.program.relation(many);
@@ -1778,7 +1787,7 @@ impl Checker<'_, '_> {
                 }
             }
         };
-        let filter = match &source.filter {
+        let filter = match &filter_ast {
             None => None,
             Some(f) => {
                 let c = self.condition(f, target);
@@ -2187,6 +2196,77 @@ impl Checker<'_, '_> {
             nullable,
             span,
         )
+    }
+}
+
+/// Splits a time test that ends a `where` condition and applies to a parenthesised condition
+/// (`(a or b) in last 30 days`, `not (a) in last 30 days`, `x and (y) in last 30 days`) into the
+/// condition and the window. Returns `None` when the condition does not end that way.
+fn trailing_window(filter: &ast::Expr) -> Option<(ast::Expr, ast::TimeTest)> {
+    let is_condition = |e: &ast::Expr| {
+        matches!(
+            &e.kind,
+            ast::ExprKind::Binary {
+                op: ast::BinaryOp::And | ast::BinaryOp::Or,
+                ..
+            } | ast::ExprKind::Unary {
+                op: ast::UnaryOp::Not,
+                ..
+            } | ast::ExprKind::Compare { .. }
+                | ast::ExprKind::Test { .. }
+                | ast::ExprKind::Block { .. }
+                | ast::ExprKind::InSegment { .. }
+        )
+    };
+    match &filter.kind {
+        ast::ExprKind::Test {
+            subject,
+            test: ast::Test_::Time(tt),
+            negated: false,
+            ignoring_case: false,
+        } => match &subject.kind {
+            ast::ExprKind::Paren(inner) if is_condition(inner) => {
+                Some((subject.as_ref().clone(), tt.clone()))
+            }
+            _ => None,
+        },
+        ast::ExprKind::Unary {
+            op: ast::UnaryOp::Not,
+            operand,
+        } => {
+            let (inner, tt) = trailing_window(operand)?;
+            let span = filter.span.to(inner.span);
+            Some((
+                ast::Expr {
+                    kind: ast::ExprKind::Unary {
+                        op: ast::UnaryOp::Not,
+                        operand: Box::new(inner),
+                    },
+                    span,
+                },
+                tt,
+            ))
+        }
+        ast::ExprKind::Binary {
+            op: op @ (ast::BinaryOp::And | ast::BinaryOp::Or),
+            lhs,
+            rhs,
+        } => {
+            let (inner, tt) = trailing_window(rhs)?;
+            let span = lhs.span.to(inner.span);
+            Some((
+                ast::Expr {
+                    kind: ast::ExprKind::Binary {
+                        op: *op,
+                        lhs: lhs.clone(),
+                        rhs: Box::new(inner),
+                    },
+                    span,
+                },
+                tt,
+            ))
+        }
+        _ => None,
     }
 }
 

@@ -351,3 +351,21 @@ mod never_panics {
         }
     }
 }
+
+#[test]
+fn a_window_after_a_parenthesised_where_condition_is_the_aggregates_window() {
+    let schema = std::fs::read_to_string(root().join("rules/schema.segl")).unwrap();
+    let rules = "segment w {\n  where count(orders where not (status is paid or amount > 100) in last 30 days) >= 1\n}\n";
+    let report = check_text(&[("schema.segl", &schema), ("w.segl", rules)]);
+    assert!(report.diagnostics.is_empty(), "{:?}", codes(&report));
+    let dump = segl::ir::dump(report.program.as_ref().unwrap());
+    let segment = &dump[dump.find("segment w of customer").unwrap()..];
+    assert!(
+        segment.contains("window last 30 days on placed_on"),
+        "{segment}"
+    );
+    assert!(
+        segment.contains("where\n        not : bool\n          or : bool"),
+        "{segment}"
+    );
+}

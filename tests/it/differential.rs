@@ -833,12 +833,13 @@ fn customer_num(defs: bool) -> S {
         prop_oneof![
             (inner.clone(), pick(&["+", "-", "*"]), inner.clone())
                 .prop_map(|(a, o, b)| format!("({a} {o} {b})")),
-            // Engine issue: dividing by a negative zero (`-ratio` with ratio 0, `0 * -0.75`)
-            // gives an infinity, not unknown. Divisors here are never a floating-point zero
-            // with a sign: integers, decimals, counts.
+            // Divisors include floating-point values that can be a zero of either sign.
             (
                 inner.clone(),
                 pick(&[
+                    "ratio",
+                    "(-ratio)",
+                    "(ratio * -0.75)",
                     "seats",
                     "nps",
                     "arr",
@@ -891,9 +892,7 @@ fn population() -> S {
         )
             .prop_map(|(f, x, w, o, n)| format!("{f} of {x}{w} {o} {n}")),
         (
-            // Engine issue: `cumulative share of` gives tied values different results (a running
-            // sum in row order); the docs say equal values get equal results. Not generated.
-            pick(&["share of total"]),
+            pick(&["share of total", "cumulative share of"]),
             pick(&[
                 "arr",
                 "seats",
@@ -1131,12 +1130,9 @@ fn customer_leaf(segments: usize, rules: bool) -> S {
                 .prop_map(|t| format!("any(visits{t})"))
                 .boxed(),
         ),
-        // Engine issue: `every(orders)` without `where` is false for records with related
-        // records (the reference: true, nothing to fail). Only `every` with a condition here.
         (
             1,
             agg_tail(window(), order_cond())
-                .prop_filter("has where", |t| t.contains(" where "))
                 .prop_map(|t| format!("every(orders{t})"))
                 .boxed(),
         ),
@@ -1429,11 +1425,6 @@ fn differences(program: &Program, engine: &[Membership], reference: &[Membership
         let (ec, rc) = (cells(&e.batch), cells(&r.batch));
         let names =
             |c: &[(String, Vec<String>)]| c.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>();
-        // Engine issue: for an entity with no records the engine's membership has no columns at
-        // all (the contract: key, segments, tiers, scores). Two empty results agree here.
-        if e.batch.num_rows() == 0 && r.batch.num_rows() == 0 {
-            continue;
-        }
         if names(&ec) != names(&rc) || ec[0].1 != rc[0].1 {
             out.push(format!(
                 "{entity}: columns or keys differ: {:?} / {:?}",
@@ -1615,7 +1606,6 @@ fn agree(rules: &str, data: &Data) {
 }
 
 #[test]
-#[ignore = "engine: cumulative share gives tied values different results"]
 fn cumulative_share_is_equal_for_equal_values() {
     // seats 10, 10, 5: both 10s hold 20 of 25 (80%), so neither is in `<= 50%`.
     let data = small(
@@ -1629,7 +1619,6 @@ fn cumulative_share_is_equal_for_equal_values() {
 }
 
 #[test]
-#[ignore = "engine: every(...) without where is false for records with related records"]
 fn every_without_a_condition() {
     let order = Order {
         customer: 0,
@@ -1645,7 +1634,6 @@ fn every_without_a_condition() {
 }
 
 #[test]
-#[ignore = "engine: division by a negative zero gives an infinity instead of unknown"]
 fn division_by_negative_zero_is_unknown() {
     agree(
         "segment s { where 1 / (-ratio) < 0 }",
@@ -1654,7 +1642,6 @@ fn division_by_negative_zero_is_unknown() {
 }
 
 #[test]
-#[ignore = "engine: an entity without records gets a membership without columns"]
 fn empty_membership_has_its_columns() {
     agree(
         "segment s { where seats > 1 }",

@@ -150,11 +150,9 @@ pub fn evaluate(
     };
     for (entity, outputs) in outputs_by_entity(program, request) {
         let (df, unknown_cols) = planner.entity_plan(entity, &outputs)?;
+        // The plan's schema, so an entity without records still has its columns.
+        let schema = Arc::new(df.schema().as_arrow().clone());
         let batches = runtime.block_on(df.collect())?;
-        let schema = match batches.first() {
-            Some(b) => b.schema(),
-            None => Arc::new(datafusion::arrow::datatypes::Schema::empty()),
-        };
         let batch = concat_batches(&schema, &batches)?;
         let (batch, counts) = split_unknown_counts(&batch, &unknown_cols)?;
         evaluation.unknown_excluded.extend(counts);
@@ -509,7 +507,11 @@ impl Planner<'_> {
                 AggFunc::Min => agg::min(only(both(w, filt), v.unwrap_or_else(one))?),
                 AggFunc::Max => agg::max(only(both(w, filt), v.unwrap_or_else(one))?),
                 AggFunc::Any => agg::count(only(both(w, filt), one())?),
-                AggFunc::Every => agg::count(only(both(w, filt.map(not)), one())?),
+                // Every record meets a missing condition: nothing to count, so always true.
+                AggFunc::Every => match filt {
+                    Some(filt) => agg::count(only(both(w, Some(not(filt))), one())?),
+                    None => agg::count(only(Some(lit(false)), one())?),
+                },
             };
             let name = self.fresh();
             agg_exprs.push(expr.alias(name.clone()));
@@ -1062,7 +1064,7 @@ impl Planner<'_> {
             ArithOp::Sub => l - r,
             ArithOp::Mul => l * r,
             // Division by zero is unknown.
-            ArithOp::Div => l / f::nullif(r, lit(0.0_f64)),
+            ArithOp::Div => l / unless_zero(r)?,
         })
     }
 
@@ -1204,9 +1206,12 @@ impl Planner<'_> {
                 let total_name = self.fresh();
                 windowed.push((total_name.clone(), total));
                 let part = if func == PopFunc::CumulativeShare {
+                    // RANGE, not ROWS: values equal to this one count in full, so ties get
+                    // equal results (DataFusion's default frame with ORDER BY is ROWS here).
                     let running = window_sum(ident(v.clone()))
                         .partition_by(groups)
                         .order_by(desc(&v))
+                        .window_frame(datafusion::logical_expr::WindowFrame::new(Some(false)))
                         .build()?;
                     let name = self.fresh();
                     windowed.push((name.clone(), running));
@@ -1214,8 +1219,7 @@ impl Planner<'_> {
                 } else {
                     ident(v.clone())
                 };
-                let denominator =
-                    f::nullif(cast(ident(total_name), DataType::Float64), lit(0.0_f64));
+                let denominator = unless_zero(cast(ident(total_name), DataType::Float64))?;
                 unknown_to_null(cast(part, DataType::Float64) / denominator)?
             }
         };
@@ -1333,6 +1337,16 @@ impl Planner<'_> {
         }
         Ok(())
     }
+}
+
+/// `x`, or unknown when it is zero (of either sign: `-0.0` too, which float equality in Arrow
+/// tells apart from `0.0`).
+fn unless_zero(x: Df) -> Result<Df> {
+    Ok(when(
+        f::abs(x.clone()).eq(lit(0.0_f64)),
+        lit(ScalarValue::Float64(None)),
+    )
+    .otherwise(x)?)
 }
 
 /// `sum(x) OVER (...)`: the sum aggregate used as a window function.
