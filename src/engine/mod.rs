@@ -1,7 +1,7 @@
 //! The engine: loads and validates data, lowers the typed IR to DataFusion plans, and evaluates
-//! every segment, tier and score of a project in one plan. Nothing outside this module knows
-//! DataFusion or Arrow types (except the reference evaluator in `explain`, which reads the same
-//! validated Arrow data record by record).
+//! every segment, tier and score of a project in one plan per entity. Nothing outside this module
+//! knows DataFusion; Arrow, the data format, is also read by the reference evaluator (`explain`)
+//! and written by the sample-data generator (`sample`).
 
 pub mod load;
 pub mod lower;
