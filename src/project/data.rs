@@ -116,6 +116,7 @@ pub fn data_sources(
                     continue;
                 };
                 let shown = match project_dir_shown.trim_end_matches('/') {
+                    _ if Path::new(&entry.path).is_absolute() => entry.path.clone(),
                     "" | "." => entry.path.clone(),
                     dir => format!("{dir}/{}", entry.path),
                 };

@@ -473,6 +473,7 @@ impl Planner<'_> {
         let via = child_frame.fields[rel.via.field.index()].clone();
         let mut agg_exprs = Vec::new();
         let mut names = Vec::new();
+        let mut distinct: Vec<(String, Option<Df>, Df)> = Vec::new();
         for ((_, e), (w, filt, v)) in aggs.iter().zip(&slots) {
             let ExprKind::Aggregate { func, .. } = &e.kind else {
                 continue;
@@ -494,6 +495,15 @@ impl Planner<'_> {
                 })
             };
             let one = || lit(1_i64);
+            if *func == AggFunc::CountDistinct {
+                // Counted in two steps (distinct pairs of parent and value, then a count per
+                // parent): DataFusion's grouped `count(DISTINCT)` keeps a hash set per group,
+                // which for text values and a million parents takes many gigabytes.
+                let name = self.fresh();
+                distinct.push((name.clone(), both(w, filt), v.unwrap_or_else(one)));
+                names.push(name);
+                continue;
+            }
             let expr = match func {
                 AggFunc::Count => agg::count(only(both(w, filt), v.unwrap_or_else(one))?),
                 AggFunc::CountDistinct => {
@@ -517,14 +527,32 @@ impl Planner<'_> {
             agg_exprs.push(expr.alias(name.clone()));
             names.push(name);
         }
-        let grouped = child_frame
-            .df()?
-            .aggregate(vec![ident(via).alias(key_name.clone())], agg_exprs)?;
-        let schema = grouped.schema().clone();
+        let child_df = child_frame.df()?;
         let key_col = frame.fields[p.entity(frame.entity).key.index()].clone();
-        let mut df = frame
-            .df()?
-            .join(grouped, JoinType::Left, &[&key_col], &[&key_name], None)?;
+        let mut df = frame.df()?;
+        for (name, pred, value) in distinct {
+            let rows = match pred {
+                Some(pred) => child_df.clone().filter(pred)?,
+                None => child_df.clone(),
+            };
+            let (parent, item, joined) = (self.fresh(), self.fresh(), self.fresh());
+            let counted = rows
+                .aggregate(
+                    vec![
+                        ident(via.clone()).alias(parent.clone()),
+                        value.alias(item.clone()),
+                    ],
+                    vec![],
+                )?
+                .aggregate(
+                    vec![ident(parent).alias(joined.clone())],
+                    vec![agg::count(ident(item)).alias(name)],
+                )?;
+            df = df.join(counted, JoinType::Left, &[&key_col], &[&joined], None)?;
+        }
+        let grouped = child_df.aggregate(vec![ident(via).alias(key_name.clone())], agg_exprs)?;
+        let schema = grouped.schema().clone();
+        let mut df = df.join(grouped, JoinType::Left, &[&key_col], &[&key_name], None)?;
         // Over no related records: count and sum are 0, any is false, every is true.
         for ((key, e), name) in aggs.iter().zip(names) {
             let ExprKind::Aggregate { func, .. } = &e.kind else {
@@ -532,10 +560,11 @@ impl Planner<'_> {
             };
             let column = ident(name.clone());
             let zero = || -> Result<Df> {
-                let (_, field) = schema
-                    .qualified_field_with_unqualified_name(&name)
-                    .map_err(|e| EngineError::Engine(e.to_string()))?;
-                Ok(lit(ScalarValue::new_zero(field.data_type())?))
+                // Distinct counts are not in the grouped schema; they are counts (Int64).
+                match schema.qualified_field_with_unqualified_name(&name) {
+                    Ok((_, field)) => Ok(lit(ScalarValue::new_zero(field.data_type())?)),
+                    Err(_) => Ok(lit(0_i64)),
+                }
             };
             let finished = match func {
                 AggFunc::Count | AggFunc::CountDistinct | AggFunc::Sum => {
@@ -1154,11 +1183,20 @@ impl Planner<'_> {
         value: &Expr,
         within: Option<&Expr>,
     ) -> Result<String> {
-        let v = self.column(frame, value)?;
-        let w = match within {
-            Some(w) => Some(self.column(frame, w)?),
-            None => None,
-        };
+        // The ranking runs in a narrow plan of its own (key, value, group) whose result is joined
+        // back by key: a window step buffers and sorts all of its input, and the main frame can
+        // be hundreds of columns wide. Only the value's own inputs are computed twice.
+        let p = self.program;
+        let entity = frame.entity;
+        let mut wanted = vec![value.clone()];
+        if let Some(w) = within {
+            wanted.push(w.clone());
+        }
+        let (mut narrow, cols) = self.frame(entity, &wanted, &p.entity(entity).name)?;
+        let key_index = p.entity(entity).key.index();
+        let narrow_key = narrow.fields[key_index].clone();
+        let v = cols[0].clone();
+        let w = cols.get(1).cloned();
         let mut groups: Vec<Df> = w.iter().map(|w| ident(w.clone())).collect();
         let total_groups = groups.clone();
         // Unknown values take no part: they are ranked apart and get an unknown result.
@@ -1225,12 +1263,28 @@ impl Planner<'_> {
         };
         // One window step per expression: DataFusion requires the expressions of one step to
         // share their partition and order.
-        let mut df = frame.df()?;
+        let mut df = narrow.df()?.select(
+            std::iter::once(ident(narrow_key.clone()))
+                .chain(std::iter::once(ident(v.clone())))
+                .chain(w.iter().map(|w| ident(w.clone())))
+                .collect::<Vec<Df>>(),
+        )?;
         for (n, x) in windowed {
             df = df.window(vec![x.alias(n)])?;
         }
         let name = self.fresh();
-        frame.df = Some(df.with_column(&name, result)?);
+        let joined_key = self.fresh();
+        let ranked = df.select(vec![
+            ident(narrow_key).alias(joined_key.clone()),
+            result.alias(name.clone()),
+        ])?;
+        let key_col = frame.fields[key_index].clone();
+        frame.df =
+            Some(
+                frame
+                    .df()?
+                    .join(ranked, JoinType::Left, &[&key_col], &[&joined_key], None)?,
+            );
         Ok(name)
     }
 
