@@ -405,68 +405,6 @@ fn parquet_with_narrow_integers_and_zoned_timestamps() {
     );
 }
 
-/// How long loading a large orders file takes. Run with
-/// `SEGL_ROWS=5000000 cargo test --release large_orders_csv -- --ignored --nocapture`.
-#[test]
-#[ignore = "a timing run, not a check"]
-fn large_orders_csv() {
-    use std::io::Write;
-    let rows: usize = std::env::var("SEGL_ROWS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(1_000_000);
-    let schema = "entity order {\n  key id: text\n  customer_id: text\n  placed_on: date\n  amount: decimal\n  status: one of paid, refunded, cancelled\n  channel: one of web, app, store, sales\n  category: text\n  items: integer\n}\n";
-    let report = check_project(&ProjectInput {
-        name: "p".into(),
-        config: None,
-        rules: vec![RawFile::new("schema.segl", schema.as_bytes().to_vec())],
-    });
-    let program = report.program.unwrap();
-    let dir = temp_dir("large");
-    let path = dir.join("orders.csv");
-    let mut out = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
-    writeln!(
-        out,
-        "id,customer_id,placed_on,amount,status,channel,category,items"
-    )
-    .unwrap();
-    let statuses = ["paid", "refunded", "cancelled"];
-    let channels = ["web", "app", "store", "sales"];
-    for i in 0..rows {
-        writeln!(
-            out,
-            "o{i},c{},2025-{:02}-{:02},{}.{:02},{},{},Category {},{}",
-            i % 100_000,
-            i % 12 + 1,
-            i % 28 + 1,
-            i % 5000,
-            i % 100,
-            statuses[i % 3],
-            channels[i % 4],
-            i % 17,
-            i % 9 + 1
-        )
-        .unwrap();
-    }
-    out.flush().unwrap();
-    drop(out);
-    let size = std::fs::metadata(&path).unwrap().len();
-    let mut sources = report.sources;
-    let source = DataSource::new(segl::ir::EntityId(0), &path, "orders.csv");
-    let started = std::time::Instant::now();
-    let loaded = load(&program, &[source], &jiff::tz::TimeZone::UTC, &mut sources);
-    let took = started.elapsed();
-    assert!(loaded.diagnostics.is_empty());
-    let table = loaded.dataset.table(segl::ir::EntityId(0)).unwrap();
-    assert_eq!(table.batch.num_rows(), rows);
-    println!(
-        "loaded {rows} rows ({} MB) in {:.2} s",
-        size / 1_000_000,
-        took.as_secs_f64()
-    );
-    let _ = std::fs::remove_dir_all(&dir);
-}
-
 #[test]
 fn data_section_problems_point_into_segl_toml() {
     let toml = "[data]\ncustomers = \"data/c.csv\"\ncustomer = { path = \"data/c.xlsx\" }\n";
