@@ -46,6 +46,16 @@ fn numeric_rank(ty: &Type) -> Option<u8> {
     }
 }
 
+/// `ty`, widened to the widest number among `xs` (integer, then decimal, then number); other
+/// kinds are left as they are, for `fit` to accept or reject.
+fn widest(ty: Type, xs: &[Expr]) -> Type {
+    xs.iter()
+        .fold(ty, |ty, x| match (numeric_rank(&ty), numeric_rank(&x.ty)) {
+            (Some(a), Some(b)) if b > a => x.ty.clone(),
+            _ => ty,
+        })
+}
+
 fn coerce(e: Expr, to: &Type) -> Expr {
     if e.ty == *to || e.ty == Type::Error {
         return e;
@@ -776,7 +786,7 @@ impl Checker<'_, '_> {
         if ty.is_none() {
             ty = xs.first().map(|x| x.ty.clone());
         }
-        let Some(mut ty) = ty else {
+        let Some(ty) = ty else {
             return mk(
                 ExprKind::List(xs),
                 Type::List(Box::new(Type::Text)),
@@ -785,13 +795,7 @@ impl Checker<'_, '_> {
             );
         };
         // Widen numbers to the widest element.
-        for x in &xs {
-            if let (Some(a), Some(b)) = (numeric_rank(&ty), numeric_rank(&x.ty))
-                && b > a
-            {
-                ty = x.ty.clone();
-            }
-        }
+        let ty = widest(ty, &xs);
         let mut out = Vec::new();
         for (x, item) in xs.into_iter().zip(items) {
             match self.fit(x, &ty) {
@@ -2148,14 +2152,7 @@ impl Checker<'_, '_> {
                 (Type::Integer, nullable)
             }
             Builtin::Coalesce => {
-                let mut ty = first.ty.clone();
-                for x in &xs[1..] {
-                    if let (Some(a), Some(b)) = (numeric_rank(&ty), numeric_rank(&x.ty))
-                        && b > a
-                    {
-                        ty = x.ty.clone();
-                    }
-                }
+                let ty = widest(first.ty.clone(), &xs[1..]);
                 let mut out = Vec::new();
                 for (x, a) in xs.into_iter().zip(args) {
                     match self.fit(x, &ty) {

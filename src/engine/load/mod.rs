@@ -227,7 +227,8 @@ fn batch(entity: &EntityDef, columns: Vec<ArrayRef>) -> Option<RecordBatch> {
     RecordBatch::try_new(Arc::new(Schema::new(fields)), columns).ok()
 }
 
-/// Opens a file, or reports why it cannot be read (E0600).
+/// Reads a text data file (CSV, NDJSON) without its byte-order mark, or reports why it cannot be
+/// read (E0600).
 fn read_bytes(
     source: &DataSource,
     entity: &EntityDef,
@@ -235,7 +236,12 @@ fn read_bytes(
     source_map: &mut SourceMap,
 ) -> Option<Vec<u8>> {
     match std::fs::read(&source.path) {
-        Ok(bytes) => Some(bytes),
+        Ok(mut bytes) => {
+            if bytes.starts_with(b"\xEF\xBB\xBF") {
+                bytes.drain(..3);
+            }
+            Some(bytes)
+        }
         Err(err) => {
             problems.push(cannot_read(source, entity, &err, source_map));
             None

@@ -18,10 +18,7 @@ pub(super) fn read(
     problems: &mut Problems<'_>,
     sources: &mut SourceMap,
 ) -> Option<Read> {
-    let mut bytes = read_bytes(source, entity, problems, sources)?;
-    if bytes.starts_with(b"\xEF\xBB\xBF") {
-        bytes.drain(..3);
-    }
+    let bytes = read_bytes(source, entity, problems, sources)?;
     let bytes = Arc::new(bytes);
     let mut rows = RowText {
         shown: source.shown.clone(),
