@@ -59,7 +59,7 @@ pub fn sarif(reports: &[(&[Diagnostic], &SourceMap)], version: &str) -> String {
     text
 }
 
-/// The rule for a code: its title as the short description, the first paragraph of its docs
+/// The rule of a code: its title as the short description, the first paragraph of its docs
 /// page as the full description, and the whole page as help.
 fn rule(code: Code) -> Value {
     let info = code.info();
@@ -105,6 +105,10 @@ fn result(d: &Diagnostic, rule_index: usize, sources: &SourceMap) -> Value {
     for note in &d.notes {
         text.push_str("\nnote: ");
         text.push_str(note);
+    }
+    if let Some(fix) = &d.fix {
+        text.push_str("\nfix: ");
+        text.push_str(&describe_fix(fix.span, &fix.replacement, sources));
     }
     let mut out = Map::new();
     out.insert("ruleId".into(), json!(d.code.as_str()));
