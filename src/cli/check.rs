@@ -54,6 +54,23 @@ pub fn run(args: &CheckArgs) -> Exit {
                 .collect(),
             summary,
         }),
+        Format::Sarif => {
+            let pairs: Vec<_> = reports
+                .iter()
+                .map(|r| (r.diagnostics.as_slice(), &r.sources))
+                .collect();
+            render::sarif(&pairs, env!("CARGO_PKG_VERSION"))
+        }
+        Format::Github => {
+            let pairs: Vec<_> = reports
+                .iter()
+                .map(|r| (r.diagnostics.as_slice(), &r.sources))
+                .collect();
+            let mut text = render::github(&pairs);
+            text.push_str(&render::summary_line(&summary));
+            text.push('\n');
+            text
+        }
         Format::Human | Format::Plain => {
             let color = args.format == Format::Human && use_color(args.color);
             let mut text = String::new();

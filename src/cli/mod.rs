@@ -74,7 +74,7 @@ enum Command {
     InternalPanic,
 }
 
-/// How `segl check` prints what it found.
+/// How `segl check` (and `segl test`) print what they found.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum Format {
     /// Source excerpts with boxes and (on a terminal) colours
@@ -83,6 +83,10 @@ pub enum Format {
     Plain,
     /// One JSON document, for editors and scripts
     Json,
+    /// One SARIF 2.1.0 log, for code scanning (GitHub code scanning and other SARIF viewers)
+    Sarif,
+    /// GitHub Actions workflow commands: inline annotations on pull requests
+    Github,
 }
 
 /// Whether to colour human output.

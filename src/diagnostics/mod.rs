@@ -4,6 +4,8 @@
 //! only the CLI prints that text.
 
 mod codes;
+mod github;
+mod sarif;
 
 pub mod render;
 pub mod suggest;

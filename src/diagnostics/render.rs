@@ -1,5 +1,5 @@
 //! Renderers: diagnostics plus their sources turned into text for people (human, plain) or tools
-//! (json), and the one-line summary of a run.
+//! (json, sarif, github), and the one-line summary of a run.
 //!
 //! Renderers return strings; printing them is the CLI's business.
 
@@ -8,6 +8,9 @@ use std::fmt::Write as _;
 use crate::check::Summary;
 use crate::diagnostics::{Code, Diagnostic, Label, Severity};
 use crate::source::{LineCol, SourceFile, SourceMap, Span};
+
+pub use super::github::{escape_data, escape_property, github};
+pub use super::sarif::{SARIF_SCHEMA, sarif, uri as sarif_uri};
 
 /// How wide the human rendering may be.
 const HUMAN_WIDTH: usize = 100;
@@ -159,7 +162,7 @@ fn indented(out: &mut String, tag: &str, text: &str) {
     }
 }
 
-fn describe_fix(span: Span, replacement: &str, sources: &SourceMap) -> String {
+pub(super) fn describe_fix(span: Span, replacement: &str, sources: &SourceMap) -> String {
     let old = sources.snippet(span);
     let p = place(span, sources);
     let at = format!("{}:{}:{}", p.name, p.start.line, p.start.column);

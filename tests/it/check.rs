@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use segl::check::{ProjectInput, RawFile, Report, check_project};
 use segl::diagnostics::{Code, REGISTRY, render};
 
-fn root() -> PathBuf {
+pub(crate) fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
@@ -34,7 +34,7 @@ fn display(path: &Path) -> String {
 
 /// Reads a project folder (with or without `segl.toml`) or a single rule file. Names shown in
 /// diagnostics are relative to the fixture's parent, so snapshots do not depend on the checkout.
-fn load(path: &Path) -> ProjectInput {
+pub(crate) fn load(path: &Path) -> ProjectInput {
     let base = path.parent().unwrap();
     if path.is_file() {
         let name = display(path.strip_prefix(base).unwrap());
