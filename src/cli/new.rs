@@ -55,7 +55,10 @@ pub fn run(args: &NewArgs) -> Exit {
             .as_deref()
             .unwrap_or(dir)
             .file_name()
-            .map_or_else(|| "segments".to_owned(), |n| n.to_string_lossy().into_owned())
+            .map_or_else(
+                || "segments".to_owned(),
+                |n| n.to_string_lossy().into_owned(),
+            )
     });
     let mut files: Vec<NewFile> = Vec::new();
     if args.from.is_empty() {
@@ -69,9 +72,10 @@ pub fn run(args: &NewArgs) -> Exit {
         };
         let mut targets: Vec<String> = Vec::new();
         for (path, entity) in args.from.iter().zip(&schema.entities) {
-            let base = path
-                .file_name()
-                .map_or_else(|| format!("{}.csv", entity.name), |n| n.to_string_lossy().into_owned());
+            let base = path.file_name().map_or_else(
+                || format!("{}.csv", entity.name),
+                |n| n.to_string_lossy().into_owned(),
+            );
             let mut target = format!("data/{base}");
             let mut n = 2;
             while targets.contains(&target) {

@@ -87,16 +87,26 @@ fn run_infer(args: &InferArgs) -> Exit {
     match &args.out {
         None => print_out(&text),
         Some(out) => {
-            if let Err(e) = write::atomically(out, |w| std::io::Write::write_all(w, text.as_bytes())) {
+            if let Err(e) =
+                write::atomically(out, |w| std::io::Write::write_all(w, text.as_bytes()))
+            {
                 print_usage_error(&format!("cannot write `{}`: {e}", out.display()));
                 return Exit::Usage;
             }
-            let names: Vec<String> = schema.entities.iter().map(|e| format!("`{}`", e.name)).collect();
+            let names: Vec<String> = schema
+                .entities
+                .iter()
+                .map(|e| format!("`{}`", e.name))
+                .collect();
             print_out(&format!(
                 "wrote {} with {} {}: {}\n",
                 shown(out),
                 names.len(),
-                if names.len() == 1 { "entity" } else { "entities" },
+                if names.len() == 1 {
+                    "entity"
+                } else {
+                    "entities"
+                },
                 names.join(", ")
             ));
         }

@@ -178,11 +178,17 @@ fn fit(cells: &[Cell], kind: Option<&PeekKind>) -> Result<(Guess, Vec<String>), 
         _ => what.to_owned(),
     };
     let guess = if fits.boolean {
-        (Guess::Boolean, vec!["yes/no: every value is `true` or `false`".into()])
+        (
+            Guess::Boolean,
+            vec!["yes/no: every value is `true` or `false`".into()],
+        )
     } else if fits.integer && fits.leading_zero {
         (
             Guess::Text,
-            vec!["text, not a whole number: some values start with 0, which a number would drop".into()],
+            vec![
+                "text, not a whole number: some values start with 0, which a number would drop"
+                    .into(),
+            ],
         )
     } else if fits.integer {
         (Guess::Integer, vec![range("whole numbers", &fits)])
@@ -207,7 +213,10 @@ fn fit(cells: &[Cell], kind: Option<&PeekKind>) -> Result<(Guess, Vec<String>), 
     } else if fits.date {
         (Guess::Date, vec![range("dates", &fits)])
     } else if fits.timestamp {
-        (Guess::Timestamp, vec![range("dates with a time of day", &fits)])
+        (
+            Guess::Timestamp,
+            vec![range("dates with a time of day", &fits)],
+        )
     } else if fits.text {
         let listed = cells
             .iter()
@@ -235,8 +244,14 @@ fn fit(cells: &[Cell], kind: Option<&PeekKind>) -> Result<(Guess, Vec<String>), 
         let shown = inner.written();
         (
             Guess::List(Box::new(inner)),
-            vec![format!("a list of {shown}: every value is a list in square brackets")],
+            vec![format!(
+                "a list of {shown}: every value is a list in square brackets"
+            )],
         )
+    } else if cells.iter().any(|c| *c == Cell::Other) {
+        return Err(
+            "some values are JSON objects (`{ ... }`), which segl does not read; flatten them into columns of their own to include them".into(),
+        );
     } else {
         return Err(
             "its values are of different kinds (such as texts mixed with yes/no values, lists or objects)"
@@ -275,7 +290,10 @@ fn from_parquet(kind: &PeekKind, cells: &[Cell]) -> Result<(Guess, Vec<String>),
         }
     };
     let shown = guess.written();
-    Ok((guess, vec![format!("{shown}: the type of the Parquet column")]))
+    Ok((
+        guess,
+        vec![format!("{shown}: the type of the Parquet column")],
+    ))
 }
 
 /// Guesses the entity of one file: fields, `optional`, and the key.
@@ -304,7 +322,12 @@ pub fn entity(
     let mut fields: Vec<Field> = Vec::new();
     let mut skipped = Vec::new();
     let mut seen_names: HashSet<String> = HashSet::new();
-    for RawColumn { name: column, kind, cells } in table.columns {
+    for RawColumn {
+        name: column,
+        kind,
+        cells,
+    } in table.columns
+    {
         if !names::is_writable(&column) {
             skipped.push(format!(
                 "A column named `{}` is left out: a segl name cannot be empty or hold a backtick or line break. Rename the column to include it.",
@@ -324,13 +347,17 @@ pub fn entity(
                 let optional = missing > 0;
                 if optional {
                     why.push(format!(
-                        "optional: {} of {} {} have no value",
+                        "optional: {} of {} {} no value",
                         count(missing),
                         count(rows),
-                        rows_word(rows)
+                        if missing == 1 { "rows has" } else { "rows have" }
                     ));
                 }
-                if !names::is_plain(&column) {
+                if !names::is_plain(&column) && snake(&column) == column {
+                    why.push(format!(
+                        "in backticks because `{column}` is a word with a meaning in segl; write it in backticks in rules too"
+                    ));
+                } else if !names::is_plain(&column) {
                     why.push(format!(
                         "in backticks because the column's name is not a plain segl name; segl has no way to rename a column in the schema, so rename it in the file (to `{}`, say) for an easier name",
                         snake(&column)
@@ -362,9 +389,9 @@ pub fn entity(
                 span,
                 format!("no column of `{file}` can tell its records apart"),
             )
-            .label(format!(
-                "every {name} needs a key: a column with a different value on every row and no gaps"
-            ))
+            .label(
+                "every record needs a key: a column with a different value on every row and no gaps",
+            )
             .help("add a column with a unique identifier (such as a row number or an ID from the system the data comes from) and run `segl schema infer` again")
             .note(format!("the columns are {}", listed.join(", "))),
         ));
@@ -401,7 +428,8 @@ fn choose_key(entity: &str, fields: &[Field]) -> Option<usize> {
         let compact = s.replace('_', "");
         if s == "id" {
             0
-        } else if s == format!("{entity}_id") || compact == format!("{}id", entity.replace('_', "")) {
+        } else if s == format!("{entity}_id") || compact == format!("{}id", entity.replace('_', ""))
+        {
             1
         } else if ["key", "code", "number", "no"]
             .iter()
@@ -420,7 +448,9 @@ fn choose_key(entity: &str, fields: &[Field]) -> Option<usize> {
         .filter(|(_, f)| !f.optional && matches!(f.ty, Guess::Text | Guess::Integer))
         .filter(|(_, f)| {
             let mut seen: HashSet<&str> = HashSet::with_capacity(f.cells.len());
-            f.cells.iter().all(|c| c.text().is_some_and(|t| seen.insert(t)))
+            f.cells
+                .iter()
+                .all(|c| c.text().is_some_and(|t| seen.insert(t)))
         })
         .min_by_key(|(i, f)| (rank(&f.column), *i))
         .map(|(i, _)| i)
@@ -474,7 +504,8 @@ pub fn enums(entity: &mut Entity) {
             }
         }
         if let Some((a, b)) = clash {
-            field.notes.push(format!(
+            field.notes.retain(|n| n != "text");
+            field.notes.insert(0, format!(
                 "text, not `one of`: `{a}` and `{b}` differ only in upper and lower case; tidy the values in the file to make it `one of`, or compare with `ignoring case`"
             ));
             continue;

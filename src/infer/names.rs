@@ -145,7 +145,10 @@ pub fn plural(word: &str) -> String {
     {
         return format!("{stem}ies");
     }
-    if ["s", "x", "z", "ch", "sh"].iter().any(|s| word.ends_with(s)) {
+    if ["s", "x", "z", "ch", "sh"]
+        .iter()
+        .any(|s| word.ends_with(s))
+    {
         return format!("{word}es");
     }
     format!("{word}s")

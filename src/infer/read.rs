@@ -66,8 +66,8 @@ pub fn table(file: &DataFile<'_>, format: DataFormat, span: Span) -> Result<Tabl
         DataFormat::Csv => csv(file, span)?,
         DataFormat::Ndjson => ndjson(file, span)?,
         DataFormat::Parquet => {
-            let (columns, rows) = peek::parquet(file.bytes)
-                .map_err(|why| not_in_format(file, span, format, why))?;
+            let (columns, rows) =
+                peek::parquet(file.bytes).map_err(|why| not_in_format(file, span, format, why))?;
             Table {
                 columns: columns
                     .into_iter()
@@ -89,7 +89,10 @@ pub fn table(file: &DataFile<'_>, format: DataFormat, span: Span) -> Result<Tabl
 }
 
 fn text_of<'a>(file: &DataFile<'a>, span: Span, format: DataFormat) -> Result<&'a str, Failed> {
-    let bytes = file.bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(file.bytes);
+    let bytes = file
+        .bytes
+        .strip_prefix(b"\xEF\xBB\xBF")
+        .unwrap_or(file.bytes);
     std::str::from_utf8(bytes).map_err(|e| {
         let line = bytes
             .get(..e.valid_up_to())

@@ -198,9 +198,11 @@ fn dated_by(entity: &Entity) -> Option<(String, Vec<String>)> {
         .collect();
     let hinted = |f: &&super::Field| {
         let s = snake(&f.column);
-        ["date", "time", "day", "created", "placed", "occurred", "opened"]
-            .iter()
-            .any(|w| s.contains(w))
+        [
+            "date", "time", "day", "created", "placed", "occurred", "opened",
+        ]
+        .iter()
+        .any(|w| s.contains(w))
             || s.ends_with("_at")
             || s.ends_with("_on")
     };

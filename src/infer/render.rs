@@ -89,7 +89,11 @@ pub fn schema(schema: &Schema) -> String {
             let Some(target) = schema.entities.get(relation.target) else {
                 continue;
             };
-            comment(&mut out, "  ", &sentence(std::slice::from_ref(&relation.note)));
+            comment(
+                &mut out,
+                "  ",
+                &sentence(std::slice::from_ref(&relation.note)),
+            );
             let kind = match relation.kind {
                 RelationKind::Many => "many",
                 RelationKind::One => "one",

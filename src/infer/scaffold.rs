@@ -59,7 +59,10 @@ fn shared_files(name: &str, data: &str) -> Vec<NewFile> {
 #[must_use]
 pub fn example(name: &str) -> Vec<NewFile> {
     let mut files = vec![
-        NewFile::text("segl.toml", SEGL_TOML.replace("{{name}}", &clean_name(name))),
+        NewFile::text(
+            "segl.toml",
+            SEGL_TOML.replace("{{name}}", &clean_name(name)),
+        ),
         NewFile::text("schema.segl", SCHEMA),
         NewFile::text("segments.segl", SEGMENTS),
         NewFile::text("tests.segl", TESTS),
@@ -104,7 +107,9 @@ pub fn from_data(name: &str, schema: &Schema, data: &[String]) -> Vec<NewFile> {
     toml.push_str("# Timestamps without a time zone in the data are read in this zone.\n");
     toml.push_str("time_zone = \"UTC\"\n");
     toml.push_str("as_of = \"today\"\n\n");
-    toml.push_str("# Which file holds the records of each entity (paths relative to this folder).\n");
+    toml.push_str(
+        "# Which file holds the records of each entity (paths relative to this folder).\n",
+    );
     toml.push_str("[data]\n");
     for (entity, path) in schema.entities.iter().zip(data) {
         let value = match entity.delimiter {
@@ -224,6 +229,7 @@ struct Rules {
     /// Tier rows (name, condition) in order; the rest is `otherwise`.
     tiers: Vec<(String, Condition)>,
     tiers_why: String,
+    tier_name: String,
 }
 
 fn present_values(field: &Field) -> Vec<&str> {
@@ -251,7 +257,10 @@ fn rule_name(parts: &[&str]) -> String {
     if super::names::is_plain(&name) && !name.is_empty() {
         name
     } else {
-        format!("segment_{}", name.trim_start_matches(|c: char| !c.is_alphabetic()))
+        format!(
+            "segment_{}",
+            name.trim_start_matches(|c: char| !c.is_alphabetic())
+        )
     }
 }
 
@@ -272,12 +281,13 @@ impl Rules {
             Segment {
                 name: rule_name(&[&f.column, &v]),
                 title: format!("{} is {v}", title_case(&f.column)),
-                description: format!("{} whose {} is {v}.", title_case(&plural(&e.name)), f.column),
-                condition: Condition::Is(i, v.clone()),
-                why: format!(
-                    "On `{}`, with its most used value, `{v}`.",
+                description: format!(
+                    "{} whose {} is {v}.",
+                    title_case(&plural(&e.name)),
                     f.column
                 ),
+                condition: Condition::Is(i, v.clone()),
+                why: format!("On `{}`, with its most used value, `{v}`.", f.column),
             }
         } else if let Some((i, f)) = e
             .fields
@@ -288,7 +298,11 @@ impl Rules {
             Segment {
                 name: rule_name(&[&f.column]),
                 title: title_case(&f.column),
-                description: format!("{} whose {} is true.", title_case(&plural(&e.name)), f.column),
+                description: format!(
+                    "{} whose {} is true.",
+                    title_case(&plural(&e.name)),
+                    f.column
+                ),
                 condition: Condition::Yes(i),
                 why: format!("On the yes/no field `{}`.", f.column),
             }
@@ -302,7 +316,11 @@ impl Rules {
             Segment {
                 name: rule_name(&[&f.column, "known"]),
                 title: format!("{} known", title_case(&f.column)),
-                description: format!("{} with a value for {}.", title_case(&plural(&e.name)), f.column),
+                description: format!(
+                    "{} with a value for {}.",
+                    title_case(&plural(&e.name)),
+                    f.column
+                ),
                 condition: Condition::Known(i),
                 why: format!("On whether `{}` has a value.", f.column),
             }
@@ -314,7 +332,11 @@ impl Rules {
                 let upper = values.get(values.len().saturating_sub(1) * 3 / 4).copied();
                 match (median, upper) {
                     (Some(m), Some(u)) => {
-                        let what = if f.ty == Guess::Date { "on or after" } else { "at least" };
+                        let what = if f.ty == Guess::Date {
+                            "on or after"
+                        } else {
+                            "at least"
+                        };
                         let second = Segment {
                             name: rule_name(&["high", &f.column]),
                             title: format!("High {}", f.column.replace('_', " ")),
@@ -329,7 +351,8 @@ impl Rules {
                                 f.column
                             ),
                         };
-                        let mut tiers = vec![("top".to_owned(), Condition::AtLeast(i, u.to_owned()))];
+                        let mut tiers =
+                            vec![("top".to_owned(), Condition::AtLeast(i, u.to_owned()))];
                         if compare(&f.ty, u, m) != Some(Ordering::Equal) {
                             tiers.push(("middle".to_owned(), Condition::AtLeast(i, m.to_owned())));
                         }
@@ -352,16 +375,33 @@ impl Rules {
         } else {
             (tiers, tiers_why)
         };
-        Rules {
+        let mut rules = Rules {
             first,
             second,
             tiers,
             tiers_why,
+            tier_name: rule_name(&[&e.name, "band"]),
+        };
+        // Rule names must differ from the entity's fields and relations and from each other.
+        let mut taken: Vec<String> = e.fields.iter().map(|f| f.column.clone()).collect();
+        taken.extend(e.relations.iter().map(|r| r.name.clone()));
+        taken.push(e.name.clone());
+        let entities = plural(&e.name);
+        let mut unique = |name: &mut String| {
+            if taken.contains(name) {
+                *name = format!("{name}_{entities}");
+            }
+            while taken.contains(name) {
+                name.push('_');
+            }
+            taken.push(name.clone());
+        };
+        unique(&mut rules.first.name);
+        if let Some(s) = rules.second.as_mut() {
+            unique(&mut s.name);
         }
-    }
-
-    fn tier_name(e: &Entity) -> String {
-        rule_name(&[&e.name, "band"])
+        unique(&mut rules.tier_name);
+        rules
     }
 
     fn segments(&self, e: &Entity) -> String {
@@ -388,14 +428,17 @@ impl Rules {
         }
         out.push('\n');
         comment(&mut out, "", &self.tiers_why);
-        out.push_str(&format!("tiers {}{of} {{\n", Self::tier_name(e)));
+        out.push_str(&format!("tiers {}{of} {{\n", self.tier_name));
         out.push_str(&format!(
             "  title {}\n",
             text_literal(&format!("{} band", title_case(&e.name)))
         ));
         out.push_str(&format!(
             "  description {}\n",
-            text_literal(&format!("Every {} in one band; the first row that holds wins.", e.name))
+            text_literal(&format!(
+                "Every {} in one band; the first row that holds wins.",
+                e.name
+            ))
         ));
         for (name, c) in &self.tiers {
             out.push_str(&format!("  {name} when {}\n", c.written(e)));
@@ -431,7 +474,10 @@ impl Rules {
              expectations were computed from them when the project was made, so the test passes \
              now. Keep it passing: when a rule changes on purpose, change what the test expects.",
         );
-        out.push_str(&format!("test \"the first segments on records from {}\" {{\n", e.file));
+        out.push_str(&format!(
+            "test \"the first segments on records from {}\" {{\n",
+            e.file
+        ));
         out.push_str("  as of 2026-01-01\n");
         let rows = self.test_rows(e);
         let used: Vec<usize> = std::iter::once(&self.first)
@@ -460,7 +506,11 @@ impl Rules {
                 if *c == Cell::Missing {
                     continue;
                 }
-                parts.push(format!("{}: {}", written_name(&f.column), literal(&f.ty, c)));
+                parts.push(format!(
+                    "{}: {}",
+                    written_name(&f.column),
+                    literal(&f.ty, c)
+                ));
             }
             for (n, p) in parts.iter().enumerate() {
                 let comma = if n + 1 < parts.len() { "," } else { "" };
@@ -481,7 +531,7 @@ impl Rules {
                 .iter()
                 .find(|(_, c)| c.holds(e, r))
                 .map_or("rest", |(n, _)| n.as_str());
-            out.push_str(&format!("  expect {k}.{} is {tier}\n", Self::tier_name(e)));
+            out.push_str(&format!("  expect {k}.{} is {tier}\n", self.tier_name));
         }
         out.push_str("}\n");
         out
@@ -563,7 +613,9 @@ fn timestamp(t: &str) -> String {
     let Ok(ts) = jiff::Timestamp::from_microsecond(micros) else {
         return t.to_owned();
     };
-    let offset = t.get(19..).is_some_and(|rest| rest.contains(['Z', 'z', '+', '-']));
+    let offset = t
+        .get(19..)
+        .is_some_and(|rest| rest.contains(['Z', 'z', '+', '-']));
     let dt = jiff::tz::TimeZone::UTC.to_datetime(ts);
     let base = format!(
         "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
