@@ -248,7 +248,7 @@ fn fit(cells: &[Cell], kind: Option<&PeekKind>) -> Result<(Guess, Vec<String>), 
                 "a list of {shown}: every value is a list in square brackets"
             )],
         )
-    } else if cells.iter().any(|c| *c == Cell::Other) {
+    } else if cells.contains(&Cell::Other) {
         return Err(
             "some values are JSON objects (`{ ... }`), which segl does not read; flatten them into columns of their own to include them".into(),
         );
