@@ -8,8 +8,10 @@ mod codes;
 mod explain;
 mod files;
 mod generate;
+mod new;
 mod project;
 mod run;
+mod schema;
 mod why;
 mod write;
 
@@ -69,6 +71,10 @@ enum Command {
     Codes,
     /// Write deterministic sample data (customers, orders, companies, tickets, events)
     Generate(generate::GenerateArgs),
+    /// Create a new project: the example, or one drafted from your data (`--from customers.csv`)
+    New(new::NewArgs),
+    /// Draft a schema from data files (`segl schema infer customers.csv orders.csv`)
+    Schema(schema::SchemaArgs),
     /// Crash on purpose, to test the bug report message and exit code 3
     #[command(hide = true, name = "internal-panic-for-tests")]
     InternalPanic,
@@ -145,6 +151,8 @@ fn run(cli: Cli) -> Exit {
         Command::Explain(args) => explain::run(&args),
         Command::Codes => codes::run(),
         Command::Generate(args) => generate::run(&args),
+        Command::New(args) => new::run(&args),
+        Command::Schema(args) => schema::run(&args),
         Command::InternalPanic => internal_panic(),
     }
 }

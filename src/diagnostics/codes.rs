@@ -140,6 +140,11 @@ registry! {
 
     // Warnings from loading data.
     W0600 Warning Stable "record whose related record is missing";
+
+    // Schema inference.
+    E0850 Error Stable "no column can be the key";
+    E0851 Error Stable "data file of an unknown kind";
+    E0852 Error Stable "data file without records";
 }
 
 impl Code {

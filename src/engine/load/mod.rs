@@ -6,12 +6,13 @@
 //! record is missing) is a diagnostic with a code and a span; detailed diagnostics are capped per
 //! column and problem so a broken file of millions of rows stays readable.
 
-mod cell;
+pub(crate) mod cell;
 mod column;
 mod csv;
-mod json;
+pub(crate) mod json;
 mod ndjson;
 mod parquet;
+pub mod peek;
 mod problems;
 mod relations;
 mod rows;
