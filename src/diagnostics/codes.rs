@@ -140,6 +140,15 @@ registry! {
 
     // Warnings from loading data.
     W0600 Warning Stable "record whose related record is missing";
+
+    // Checks against data.
+    W0750 Warning Stable "segment that matches no record";
+    W0751 Warning Stable "segment that matches every record";
+    W0752 Warning Stable "condition that never changes who is in a segment";
+    W0753 Warning Stable "tier that catches no record";
+    W0754 Warning Stable "enum value no record has";
+    W0755 Warning Stable "data column the schema does not declare";
+    W0756 Warning Stable "optional field unknown in every record";
 }
 
 impl Code {
