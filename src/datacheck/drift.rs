@@ -113,7 +113,7 @@ fn never_seen(
         Code::W0754,
         span,
         format!(
-            "no {} in the data has `{}` {value}",
+            "no {} in the data has the `{}` value `{value}`",
             super::noun(program, id, 1),
             def.name
         ),
@@ -221,7 +221,11 @@ fn undeclared_columns(entity: &EntityDef, u: &UndeclaredColumns) -> Diagnostic {
         )
     };
     let mut d = Diagnostic::new(Code::W0755, u.span, message)
-        .label("segl ignores this column")
+        .label(if n == 1 {
+            "segl ignores this column"
+        } else {
+            "segl ignores this column and the others listed"
+        })
         .secondary(entity.span, format!("the fields of `{}`", entity.name));
     let candidates: Vec<suggest::Candidate<'_>> = entity
         .fields

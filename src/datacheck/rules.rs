@@ -265,7 +265,7 @@ fn no_member(
     }
     if let Some(key) = key_at(batch, 0) {
         d = d.note(format!(
-            "to see why a record is left out, run `segl why {key} --segment {}`",
+            "to see why a record is left out, run `segl why {key} --segment {}` in the project folder",
             seg.name
         ));
     }
@@ -298,7 +298,7 @@ fn everyone(
     ));
     if let Some(key) = key_at(batch, 0) {
         d = d.note(format!(
-            "to see why a record is in it, run `segl why {key} --segment {}`",
+            "to see why a record is in it, run `segl why {key} --segment {}` in the project folder",
             seg.name
         ));
     }

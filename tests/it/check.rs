@@ -115,9 +115,14 @@ fn error_fixtures_report_their_code_and_nothing_else() {
 #[test]
 fn registry_docs_and_fixtures_agree() {
     let docs = root().join("docs/diagnostics");
-    // A code's fixture is a file or folder in `tests/fixtures/errors` (rules) or
-    // `tests/fixtures/data` (data files), named starting with the code.
-    let fixtures: Vec<String> = ["tests/fixtures/errors", "tests/fixtures/data"]
+    // A code's fixture is a file or folder in `tests/fixtures/errors` (rules),
+    // `tests/fixtures/data` (data files) or `tests/fixtures/datacheck` (rules against data),
+    // named starting with the code.
+    let fixtures: Vec<String> = [
+        "tests/fixtures/errors",
+        "tests/fixtures/data",
+        "tests/fixtures/datacheck",
+    ]
         .iter()
         .flat_map(|dir| std::fs::read_dir(root().join(dir)).unwrap())
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
@@ -151,7 +156,7 @@ fn registry_docs_and_fixtures_agree() {
         }
         assert!(
             fixtures.iter().any(|f| f.starts_with(info.name)),
-            "{} has no fixture in tests/fixtures/errors or tests/fixtures/data",
+            "{} has no fixture in tests/fixtures/errors, data or datacheck",
             info.name
         );
         assert!(

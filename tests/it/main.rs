@@ -5,6 +5,7 @@
 
 mod check;
 mod cli;
+mod datacheck;
 mod differential;
 mod explain;
 mod load;
