@@ -62,7 +62,9 @@ pub fn run(args: &CheckArgs) -> Exit {
     }
     let reports = if args.data.is_some() {
         let [path] = paths.as_slice() else {
-            print_usage_error("`segl check --data` works on one project at a time; give it one folder");
+            print_usage_error(
+                "`segl check --data` works on one project at a time; give it one folder",
+            );
             return Exit::Usage;
         };
         let project = ProjectArgs {

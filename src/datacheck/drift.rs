@@ -35,7 +35,13 @@ pub(super) fn check(
                 continue;
             };
             if def.optional && column.null_count() == rows {
-                found.push(always_unknown(program, table.entity, def, &table.origin, rows));
+                found.push(always_unknown(
+                    program,
+                    table.entity,
+                    def,
+                    &table.origin,
+                    rows,
+                ));
                 continue;
             }
             let enum_id = match &def.ty {
@@ -118,7 +124,9 @@ fn never_seen(
             def.name
         ),
     )
-    .label(format!("`{value}` is declared here but never used in `{origin}`"));
+    .label(format!(
+        "`{value}` is declared here but never used in `{origin}`"
+    ));
     let mut common: Vec<(&String, &usize)> = seen.iter().collect();
     common.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
     let listed: Vec<String> = common
@@ -147,7 +155,12 @@ fn never_seen(
 
 /// Where `value` is written in the declaration of `def` (after the field's name, before the
 /// next field or relation).
-fn value_span(sources: &SourceMap, entity: &EntityDef, def: &FieldDef, value: &str) -> Option<Span> {
+fn value_span(
+    sources: &SourceMap,
+    entity: &EntityDef,
+    def: &FieldDef,
+    value: &str,
+) -> Option<Span> {
     let text = sources.text(def.span.file);
     let start = def.span.end as usize;
     let end = entity
@@ -165,7 +178,11 @@ fn value_span(sources: &SourceMap, entity: &EntityDef, def: &FieldDef, value: &s
     while let Some(at) = region.get(from..)?.find(value) {
         let begin = from + at;
         let after = begin + value.len();
-        let before_ok = region.get(..begin)?.chars().next_back().is_none_or(|c| !word(c));
+        let before_ok = region
+            .get(..begin)?
+            .chars()
+            .next_back()
+            .is_none_or(|c| !word(c));
         let after_ok = region.get(after..)?.chars().next().is_none_or(|c| !word(c));
         if before_ok && after_ok {
             return Some(Span::new(def.span.file, start + begin, start + after));
@@ -185,7 +202,11 @@ fn always_unknown(
     Diagnostic::new(
         Code::W0756,
         def.span,
-        format!("`{}` is unknown for every {} in `{origin}`", def.name, super::noun(program, id, 1)),
+        format!(
+            "`{}` is unknown for every {} in `{origin}`",
+            def.name,
+            super::noun(program, id, 1)
+        ),
     )
     .label("declared here, but the data never has a value for it")
     .note(format!(
@@ -202,7 +223,12 @@ fn always_unknown(
 
 fn undeclared_columns(entity: &EntityDef, u: &UndeclaredColumns) -> Diagnostic {
     let n = u.names.len();
-    let listed: Vec<String> = u.names.iter().take(SHOWN).map(|c| format!("`{c}`")).collect();
+    let listed: Vec<String> = u
+        .names
+        .iter()
+        .take(SHOWN)
+        .map(|c| format!("`{c}`"))
+        .collect();
     let mut list = listed.join(", ");
     if n > SHOWN {
         list.push_str(&format!(" and {} more", n - SHOWN));

@@ -337,19 +337,15 @@ fn never_matters(
     // An example: a record this condition decides on its own, but whose outcome the other
     // conditions settle the same way.
     let example = if r.in_and {
-        alone.iter().position(|h| !*h).map(|i| {
-            (
-                i,
-                "fails it, but the other conditions leave it out anyway",
-            )
-        })
+        alone
+            .iter()
+            .position(|h| !*h)
+            .map(|i| (i, "fails it, but the other conditions leave it out anyway"))
     } else {
-        alone.iter().position(|h| *h).map(|i| {
-            (
-                i,
-                "meets it, but the other conditions let it in anyway",
-            )
-        })
+        alone
+            .iter()
+            .position(|h| *h)
+            .map(|i| (i, "meets it, but the other conditions let it in anyway"))
     };
     if holds == total {
         d = d.note(format!(

@@ -123,10 +123,10 @@ fn registry_docs_and_fixtures_agree() {
         "tests/fixtures/data",
         "tests/fixtures/datacheck",
     ]
-        .iter()
-        .flat_map(|dir| std::fs::read_dir(root().join(dir)).unwrap())
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
+    .iter()
+    .flat_map(|dir| std::fs::read_dir(root().join(dir)).unwrap())
+    .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+    .collect();
     let index = std::fs::read_to_string(docs.join("README.md")).unwrap();
     for info in REGISTRY {
         let page = std::fs::read_to_string(docs.join(format!("{}.md", info.name)))

@@ -32,7 +32,12 @@ fn cases() -> Vec<String> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/datacheck");
     let mut names: Vec<String> = std::fs::read_dir(dir)
         .expect("the datacheck fixtures exist")
-        .map(|e| e.expect("readable").file_name().to_string_lossy().into_owned())
+        .map(|e| {
+            e.expect("readable")
+                .file_name()
+                .to_string_lossy()
+                .into_owned()
+        })
         .collect();
     names.sort();
     names
@@ -137,7 +142,12 @@ fn load_errors_are_reported_and_exit_1() {
 
 #[test]
 fn as_of_and_param_need_data() {
-    let run = segl(&["check", "--as-of", "2026-01-01", "datacheck/W0750-threshold-out-of-range"]);
+    let run = segl(&[
+        "check",
+        "--as-of",
+        "2026-01-01",
+        "datacheck/W0750-threshold-out-of-range",
+    ]);
     assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
     let run = segl(&[
         "check",
@@ -173,8 +183,7 @@ fn example_project_is_clean_against_its_data_but_for_one_guard() {
         .current_dir(&dir)
         .output()
         .expect("segl runs");
-    let json: serde_json::Value =
-        serde_json::from_slice(&output.stdout).expect("JSON output");
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON output");
     let found: Vec<(String, String)> = json["diagnostics"]
         .as_array()
         .expect("a list")

@@ -210,8 +210,7 @@ pub(super) fn read(
     let columns = finish_columns(entity, columns, problems, &source.shown)?;
     let mut undeclared: Vec<String> = Vec::new();
     for h in &headers {
-        if !h.is_empty() && !entity.fields.iter().any(|f| f.name == *h) && !undeclared.contains(h)
-        {
+        if !h.is_empty() && !entity.fields.iter().any(|f| f.name == *h) && !undeclared.contains(h) {
             undeclared.push(h.clone());
         }
     }
