@@ -5,6 +5,7 @@
 //! See `ARCHITECTURE.md` for the stages.
 
 pub mod check;
+pub mod datacheck;
 pub mod diagnostics;
 pub mod engine;
 pub mod explain;

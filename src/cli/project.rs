@@ -10,7 +10,7 @@ use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use super::{ColorChoice, Exit, files, print_usage_error};
-use segl::check::check_project;
+use segl::check::{ProjectInput, check_project};
 use segl::diagnostics::{Diagnostic, render, suggest};
 use segl::engine::load::{DataSource, load};
 use segl::engine::{AsOf, Dataset, RunSettings};
@@ -100,42 +100,97 @@ fn project_dir(path: &Path) -> PathBuf {
 
 /// Checks the project and loads its data. On failure the problem is already printed and the
 /// exit code is returned.
-#[allow(clippy::too_many_lines)]
 pub fn prepare(project: &Path, args: &ProjectArgs, command: &str) -> Result<Ready, Exit> {
     let color = stderr_color(args.color);
-    let projects = files::collect(&[project.to_path_buf()]).map_err(|files::Problem(m)| {
-        print_usage_error(&m);
-        Exit::Usage
-    })?;
-    let [input] = projects.as_slice() else {
-        print_usage_error(&format!(
-            "`segl {command}` works on one project at a time; give it one folder"
-        ));
-        return Err(Exit::Usage);
-    };
-    let checked = check_project(input);
+    let input = one_project(project, command)?;
+    let checked = check_project(&input);
     let mut sources = checked.sources;
     if report(&checked.diagnostics, &sources, color) {
         return Err(Exit::Errors);
     }
     let program = checked.program.ok_or(Exit::Errors)?;
-    let Some(config) = checked.config else {
+    let (settled, found) = settle(
+        project,
+        &input.name,
+        &program,
+        checked.config.as_ref(),
+        &sources,
+        args,
+    )?;
+    if report(&found, &sources, color) {
+        return Err(Exit::Errors);
+    }
+
+    let progress = Progress::start("loading data");
+    let loaded = load(
+        &program,
+        &settled.data_sources,
+        &settled.settings.as_of.time_zone,
+        &mut sources,
+    );
+    progress.done();
+    if report(&loaded.diagnostics, &sources, color) {
+        return Err(Exit::Errors);
+    }
+    Ok(Ready {
+        program,
+        dataset: loaded.dataset,
+        settings: settled.settings,
+    })
+}
+
+/// The one project at `project`, read from disk.
+pub fn one_project(project: &Path, command: &str) -> Result<ProjectInput, Exit> {
+    let projects = files::collect(&[project.to_path_buf()]).map_err(|files::Problem(m)| {
+        print_usage_error(&m);
+        Exit::Usage
+    })?;
+    let mut projects = projects.into_iter();
+    match (projects.next(), projects.next()) {
+        (Some(input), None) => Ok(input),
+        _ => {
+            print_usage_error(&format!(
+                "`segl {command}` works on one project at a time; give it one folder"
+            ));
+            Err(Exit::Usage)
+        }
+    }
+}
+
+/// What evaluating a checked project needs besides its rules: the as-of moment, parameters,
+/// and the data files to read.
+pub struct Settled {
+    pub settings: RunSettings,
+    pub data_sources: Vec<DataSource>,
+}
+
+/// Settles the time zone, as-of date, parameters and data files of a checked project. Problems
+/// with the command are printed and returned as the exit code; problems in the `[data]` section
+/// of `segl.toml` are returned as diagnostics.
+pub fn settle(
+    project: &Path,
+    name: &str,
+    program: &Program,
+    config: Option<&project::Config>,
+    sources: &SourceMap,
+    args: &ProjectArgs,
+) -> Result<(Settled, Vec<Diagnostic>), Exit> {
+    let Some(config) = config else {
         print_usage_error(&format!(
-            "`{}` has no `segl.toml`, so segl does not know where its data is; add one with a \
-             `[data]` section (see docs/run.md)",
-            input.name
+            "`{name}` has no `segl.toml`, so segl does not know where its data is; add one with a \
+             `[data]` section (see docs/run.md)"
         ));
         return Err(Exit::Usage);
     };
 
     let time_zone = match &config.time_zone {
-        Some((name, _)) => jiff::tz::TimeZone::get(name).map_err(|e| {
-            print_usage_error(&format!("the time zone `{name}` cannot be used: {e}"));
+        Some((zone, _)) => jiff::tz::TimeZone::get(zone).map_err(|e| {
+            print_usage_error(&format!("the time zone `{zone}` cannot be used: {e}"));
             Exit::Usage
         })?,
         None => jiff::tz::TimeZone::UTC,
     };
-    let date = as_of_date(args, &config, &time_zone).map_err(|m| {
+    let date = as_of_date(args, config, &time_zone).map_err(|m| {
         print_usage_error(&m);
         Exit::Usage
     })?;
@@ -146,14 +201,14 @@ pub fn prepare(project: &Path, args: &ProjectArgs, command: &str) -> Result<Read
 
     let mut params = HashMap::new();
     for p in &args.params {
-        let Some((name, value)) = p.split_once('=') else {
+        let Some((param, value)) = p.split_once('=') else {
             print_usage_error(&format!(
                 "`--param {p}` needs a name and a value, as in `--param min_arr=60000`"
             ));
             return Err(Exit::Usage);
         };
-        let (id, v) = find_param(&program, name.trim())
-            .and_then(|id| parse_param_value(&program, id, value).map(|v| (id, v)))
+        let (id, v) = find_param(program, param.trim())
+            .and_then(|id| parse_param_value(program, id, value).map(|v| (id, v)))
             .map_err(|m| {
                 print_usage_error(&format!("`--param {p}`: {m}"));
                 Exit::Usage
@@ -162,10 +217,7 @@ pub fn prepare(project: &Path, args: &ProjectArgs, command: &str) -> Result<Read
     }
 
     let dir = project_dir(project);
-    let (specs, found) = project::data::data_sources(&config, &sources, &program, &input.name);
-    if report(&found, &sources, color) {
-        return Err(Exit::Errors);
-    }
+    let (specs, found) = project::data::data_sources(config, sources, program, name);
     let mut data_sources: Vec<DataSource> = specs.iter().map(|s| s.resolve(&dir)).collect();
     for d in &args.data {
         let Some((entity, path)) = d.split_once('=') else {
@@ -174,33 +226,27 @@ pub fn prepare(project: &Path, args: &ProjectArgs, command: &str) -> Result<Read
             ));
             return Err(Exit::Usage);
         };
-        let id = entity_named(&program, entity.trim()).map_err(|m| {
+        let id = entity_named(program, entity.trim()).map_err(|m| {
             print_usage_error(&format!("`--data {d}`: {m}"));
             Exit::Usage
         })?;
         data_sources.retain(|s| s.entity != id);
         data_sources.push(DataSource::new(id, PathBuf::from(path), path.to_owned()));
     }
-    if data_sources.is_empty() {
+    if data_sources.is_empty() && !found.iter().any(Diagnostic::is_error) {
         print_usage_error(&format!(
-            "`{}` names no data: add a `[data]` section to `segl.toml` (see docs/run.md) or use \
-             `--data ENTITY=PATH`",
-            input.name
+            "`{name}` names no data: add a `[data]` section to `segl.toml` (see docs/run.md) or use \
+             `--data ENTITY=PATH`"
         ));
         return Err(Exit::Usage);
     }
-
-    let progress = Progress::start("loading data");
-    let loaded = load(&program, &data_sources, &time_zone, &mut sources);
-    progress.done();
-    if report(&loaded.diagnostics, &sources, color) {
-        return Err(Exit::Errors);
-    }
-    Ok(Ready {
-        program,
-        dataset: loaded.dataset,
-        settings: RunSettings { as_of, params },
-    })
+    Ok((
+        Settled {
+            settings: RunSettings { as_of, params },
+            data_sources,
+        },
+        found,
+    ))
 }
 
 /// An entity by name, or a sentence saying which names exist.

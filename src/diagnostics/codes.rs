@@ -145,6 +145,15 @@ registry! {
     E0850 Error Stable "no column can be the key";
     E0851 Error Stable "data file of an unknown kind";
     E0852 Error Stable "data file without records";
+
+    // Checks against data.
+    W0750 Warning Stable "segment that matches no record";
+    W0751 Warning Stable "segment that matches every record";
+    W0752 Warning Stable "condition that never changes who is in a segment";
+    W0753 Warning Stable "tier that catches no record";
+    W0754 Warning Stable "enum value no record has";
+    W0755 Warning Stable "data column the schema does not declare";
+    W0756 Warning Stable "optional field unknown in every record";
 }
 
 impl Code {

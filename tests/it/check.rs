@@ -115,13 +115,18 @@ fn error_fixtures_report_their_code_and_nothing_else() {
 #[test]
 fn registry_docs_and_fixtures_agree() {
     let docs = root().join("docs/diagnostics");
-    // A code's fixture is a file or folder in `tests/fixtures/errors` (rules) or
-    // `tests/fixtures/data` (data files), named starting with the code.
-    let fixtures: Vec<String> = ["tests/fixtures/errors", "tests/fixtures/data"]
-        .iter()
-        .flat_map(|dir| std::fs::read_dir(root().join(dir)).unwrap())
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
+    // A code's fixture is a file or folder in `tests/fixtures/errors` (rules),
+    // `tests/fixtures/data` (data files) or `tests/fixtures/datacheck` (rules against data),
+    // named starting with the code.
+    let fixtures: Vec<String> = [
+        "tests/fixtures/errors",
+        "tests/fixtures/data",
+        "tests/fixtures/datacheck",
+    ]
+    .iter()
+    .flat_map(|dir| std::fs::read_dir(root().join(dir)).unwrap())
+    .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+    .collect();
     let index = std::fs::read_to_string(docs.join("README.md")).unwrap();
     for info in REGISTRY {
         let page = std::fs::read_to_string(docs.join(format!("{}.md", info.name)))
@@ -151,7 +156,7 @@ fn registry_docs_and_fixtures_agree() {
         }
         assert!(
             fixtures.iter().any(|f| f.starts_with(info.name)),
-            "{} has no fixture in tests/fixtures/errors or tests/fixtures/data",
+            "{} has no fixture in tests/fixtures/errors, data or datacheck",
             info.name
         );
         assert!(

@@ -62,6 +62,7 @@ pub fn load_project(dir: &Path) -> (Vec<Diagnostic>, SourceMap, Option<segl::eng
     let Loaded {
         dataset,
         diagnostics: found,
+        ..
     } = load(&program, &resolved, &zone, &mut sources);
     diagnostics.extend(found);
     sort(&mut diagnostics, &sources);

@@ -6,6 +6,7 @@
 mod check;
 mod ci;
 mod cli;
+mod datacheck;
 mod differential;
 mod explain;
 mod load;

@@ -208,8 +208,15 @@ pub(super) fn read(
     }
 
     let columns = finish_columns(entity, columns, problems, &source.shown)?;
+    let mut undeclared: Vec<String> = Vec::new();
+    for h in &headers {
+        if !h.is_empty() && !entity.fields.iter().any(|f| f.name == *h) && !undeclared.contains(h) {
+            undeclared.push(h.clone());
+        }
+    }
     Some(Read {
         columns,
         rows: Some(rows),
+        undeclared,
     })
 }

@@ -117,6 +117,21 @@ pub struct Loaded {
     /// One table per entity whose file loaded without errors (warnings allowed).
     pub dataset: Dataset,
     pub diagnostics: Vec<Diagnostic>,
+    /// Per file, the columns the schema does not declare (loading ignores them; `segl check
+    /// --data` reports them).
+    pub undeclared: Vec<UndeclaredColumns>,
+}
+
+/// The columns of one data file that no field of its entity names.
+#[derive(Clone, Debug, PartialEq)]
+pub struct UndeclaredColumns {
+    pub entity: EntityId,
+    /// The file, as the user gave it.
+    pub origin: String,
+    /// The column names (NDJSON: keys), in file order.
+    pub names: Vec<String>,
+    /// Where to point: the first such column in the CSV header, else the file's entry.
+    pub span: Span,
 }
 
 /// What a file loader hands back: the columns in schema order and the raw text (for excerpts
@@ -124,6 +139,8 @@ pub struct Loaded {
 struct Read {
     columns: Vec<ArrayRef>,
     rows: Option<RowText>,
+    /// Columns (or NDJSON keys) of the file that the schema does not declare, in file order.
+    undeclared: Vec<String>,
 }
 
 /// A table that loaded, before the checks across tables.
@@ -146,6 +163,7 @@ pub fn load(
     source_map: &mut SourceMap,
 ) -> Loaded {
     let mut diagnostics = Vec::new();
+    let mut undeclared = Vec::new();
     let mut candidates: Vec<Candidate> = Vec::new();
     for (index, source) in sources.iter().enumerate() {
         let Some(entity) = program.entities.get(source.entity.index()) else {
@@ -164,6 +182,15 @@ pub fn load(
         let ok = !problems.has_errors();
         diagnostics.extend(problems.finish());
         let Some(read) = read else { continue };
+        if !read.undeclared.is_empty() {
+            let span = undeclared_span(source, read.rows.as_ref(), &read.undeclared, source_map);
+            undeclared.push(UndeclaredColumns {
+                entity: source.entity,
+                origin: source.shown.clone(),
+                names: read.undeclared.clone(),
+                span,
+            });
+        }
         let Some(batch) = batch(entity, read.columns) else {
             continue;
         };
@@ -211,7 +238,33 @@ pub fn load(
     Loaded {
         dataset,
         diagnostics,
+        undeclared,
     }
+}
+
+/// The first undeclared column's name in the CSV header excerpt, else the file's entry.
+fn undeclared_span(
+    source: &DataSource,
+    rows: Option<&RowText>,
+    names: &[String],
+    source_map: &mut SourceMap,
+) -> Span {
+    let header = rows.and_then(|r| r.header_span(source_map));
+    if let (Some(header), Some(first)) = (header, names.first()) {
+        let text = source_map.snippet(header).to_owned();
+        let mut start = 0;
+        for part in text.split(char::from(source.delimiter)) {
+            let end = start + part.len();
+            if part.trim().trim_matches('"').trim() == first {
+                let lead = part.len() - part.trim_start().len();
+                let trail = part.len() - part.trim_end().len();
+                return Span::new(header.file, start + lead, end - trail);
+            }
+            start = end + 1;
+        }
+        return header;
+    }
+    file_span(source, source_map)
 }
 
 /// The record batch of one entity's columns (in schema order).

@@ -152,6 +152,7 @@ pub(super) fn read(
     Some(Read {
         columns,
         rows: Some(rows),
+        undeclared: keys_found,
     })
 }
 

@@ -120,9 +120,15 @@ pub(super) fn read(
         check_values(&converted, &def.ty, f, problems);
         columns.push(converted);
     }
+    let undeclared = names
+        .iter()
+        .filter(|n| !entity.fields.iter().any(|f| f.name == **n))
+        .cloned()
+        .collect();
     Some(Read {
         columns,
         rows: None,
+        undeclared,
     })
 }
 
