@@ -9,6 +9,7 @@ pub mod diagnostics;
 pub mod engine;
 pub mod explain;
 pub mod ir;
+pub mod lint;
 pub mod project;
 pub mod sample;
 pub mod schema;

@@ -7,6 +7,7 @@ mod check;
 mod cli;
 mod differential;
 mod explain;
+mod lint;
 mod load;
 mod parse;
 mod render;
