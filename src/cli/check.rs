@@ -20,6 +20,9 @@ pub struct CheckArgs {
     /// When to colour human output (`NO_COLOR` in the environment also turns colour off)
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     color: ColorChoice,
+    /// Fail (exit code 1) when there are warnings, as if they were errors
+    #[arg(long)]
+    deny_warnings: bool,
 }
 
 fn use_color(choice: ColorChoice) -> bool {
@@ -75,7 +78,7 @@ pub fn run(args: &CheckArgs) -> Exit {
     };
     print_out(&text);
 
-    if summary.errors > 0 {
+    if summary.errors > 0 || (args.deny_warnings && summary.warnings > 0) {
         Exit::Errors
     } else if summary.warnings > 0 {
         Exit::Warnings

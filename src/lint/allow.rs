@@ -38,7 +38,10 @@ pub fn apply_allow_comments(
             };
             let start = comment.span.start as usize;
             let line = source.line_col(start).line;
-            let line_start = text.get(..start).and_then(|t| t.rfind('\n')).map_or(0, |i| i + 1);
+            let line_start = text
+                .get(..start)
+                .and_then(|t| t.rfind('\n'))
+                .map_or(0, |i| i + 1);
             let alone = text
                 .get(line_start..start)
                 .is_some_and(|before| before.trim().is_empty());
@@ -77,7 +80,8 @@ pub fn apply_allow_comments(
         let silenced = d.severity == Severity::Warning
             && d.code != Code::W0711
             && allows.iter_mut().any(|a| {
-                let hit = a.span.file == span.file && Some(a.line) == line && a.code == Some(d.code);
+                let hit =
+                    a.span.file == span.file && Some(a.line) == line && a.code == Some(d.code);
                 if hit {
                     a.used = true;
                 }

@@ -15,7 +15,10 @@ use super::domain::{Domain, Formula, Sat};
 enum Place<'a> {
     Segment(&'a str),
     Definition(&'a str),
-    TierRow { tiers: &'a str, row: &'a str },
+    TierRow {
+        tiers: &'a str,
+        row: &'a str,
+    },
     ScoreRow(&'a str),
     /// The `where` of an aggregate inside another place.
     Filter(&'a Place<'a>),
@@ -473,7 +476,10 @@ impl<'p> Checker<'p> {
         }
         for (i, param) in self.p.params.iter().enumerate() {
             if !used_params.contains(&crate::ir::ParamId::from_index(i)) {
-                let span = names.get(param.name.as_str()).copied().unwrap_or(param.span);
+                let span = names
+                    .get(param.name.as_str())
+                    .copied()
+                    .unwrap_or(param.span);
                 self.out.push(
                     Diagnostic::new(Code::W0707, span, format!("parameter `{}` is not used by any rule", param.name))
                         .label("declared here, used nowhere")
@@ -486,9 +492,24 @@ impl<'p> Checker<'p> {
     /// W0709 and W0710 (opt-in): segments, tier sets and scores without an owner or description.
     fn metadata(&mut self, names: &HashMap<&str, Span>) {
         let mut items: Vec<(&str, &str, &Metadata, Span)> = Vec::new();
-        items.extend(self.p.segments.iter().map(|s| ("segment", s.name.as_str(), &s.meta, s.span)));
-        items.extend(self.p.tier_sets.iter().map(|t| ("tier set", t.name.as_str(), &t.meta, t.span)));
-        items.extend(self.p.scores.iter().map(|s| ("score", s.name.as_str(), &s.meta, s.span)));
+        items.extend(
+            self.p
+                .segments
+                .iter()
+                .map(|s| ("segment", s.name.as_str(), &s.meta, s.span)),
+        );
+        items.extend(
+            self.p
+                .tier_sets
+                .iter()
+                .map(|t| ("tier set", t.name.as_str(), &t.meta, t.span)),
+        );
+        items.extend(
+            self.p
+                .scores
+                .iter()
+                .map(|s| ("score", s.name.as_str(), &s.meta, s.span)),
+        );
         for (kind, name, meta, span) in items {
             let span = names.get(name).copied().unwrap_or(span);
             if meta.owner.is_none() {
@@ -511,9 +532,7 @@ impl<'p> Checker<'p> {
 
 /// The value a test looks at, when the test compares it with constants.
 fn tested_value(e: &Expr) -> Option<&Expr> {
-    let constant = |x: &Expr| {
-        matches!(strip(x).kind, ExprKind::Literal(_) | ExprKind::List(_))
-    };
+    let constant = |x: &Expr| matches!(strip(x).kind, ExprKind::Literal(_) | ExprKind::List(_));
     match &e.kind {
         ExprKind::Compare { lhs, rhs, .. } => {
             if constant(rhs) {
@@ -548,7 +567,11 @@ fn strip(e: &Expr) -> &Expr {
 fn optional_name(p: &Program, e: &Expr) -> Option<String> {
     match &strip(e).kind {
         ExprKind::Field(f) => {
-            let def = p.entities.get(f.entity.index())?.fields.get(f.field.index())?;
+            let def = p
+                .entities
+                .get(f.entity.index())?
+                .fields
+                .get(f.field.index())?;
             def.optional.then(|| def.name.clone())
         }
         ExprKind::Lookup { relation, value } => {
@@ -558,8 +581,16 @@ fn optional_name(p: &Program, e: &Expr) -> Option<String> {
                 .relations
                 .get(relation.relation.index())?;
             let inner = match &strip(value).kind {
-                ExprKind::Field(f) => p.entities.get(f.entity.index())?.fields.get(f.field.index())?.name.clone(),
-                ExprKind::Lookup { .. } => optional_name(p, value).or_else(|| field_path(p, value))?,
+                ExprKind::Field(f) => p
+                    .entities
+                    .get(f.entity.index())?
+                    .fields
+                    .get(f.field.index())?
+                    .name
+                    .clone(),
+                ExprKind::Lookup { .. } => {
+                    optional_name(p, value).or_else(|| field_path(p, value))?
+                }
                 _ => return None,
             };
             Some(format!("{}.{inner}", rel.name))
@@ -570,9 +601,20 @@ fn optional_name(p: &Program, e: &Expr) -> Option<String> {
 
 fn field_path(p: &Program, e: &Expr) -> Option<String> {
     match &strip(e).kind {
-        ExprKind::Field(f) => Some(p.entities.get(f.entity.index())?.fields.get(f.field.index())?.name.clone()),
+        ExprKind::Field(f) => Some(
+            p.entities
+                .get(f.entity.index())?
+                .fields
+                .get(f.field.index())?
+                .name
+                .clone(),
+        ),
         ExprKind::Lookup { relation, value } => {
-            let rel = p.entities.get(relation.entity.index())?.relations.get(relation.relation.index())?;
+            let rel = p
+                .entities
+                .get(relation.entity.index())?
+                .relations
+                .get(relation.relation.index())?;
             Some(format!("{}.{}", rel.name, field_path(p, value)?))
         }
         _ => None,

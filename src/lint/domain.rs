@@ -255,7 +255,10 @@ pub enum Formula {
     True,
     False,
     /// An atom, or its negation when `positive` is false.
-    Lit { atom: usize, positive: bool },
+    Lit {
+        atom: usize,
+        positive: bool,
+    },
     And(Vec<Formula>),
     Or(Vec<Formula>),
 }
@@ -565,9 +568,9 @@ impl<'p> Domain<'p> {
                 }
             }
         }
-        state
-            .values()
-            .all(|(unknown_ok, values)| *unknown_ok || values.as_ref().is_none_or(|v| !v.is_empty()))
+        state.values().all(|(unknown_ok, values)| {
+            *unknown_ok || values.as_ref().is_none_or(|v| !v.is_empty())
+        })
     }
 
     /// When `f` constrains exactly one subject, that subject.

@@ -206,6 +206,36 @@ fn bad_level(found: &str, span: Span) -> Diagnostic {
         .help("write `\"allow\"` to turn the warning off, `\"warn\"` to report it, or `\"deny\"` to make it fail the check")
 }
 
+/// What the lints can tell about a condition on its own.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// No record can meet it.
+    NeverTrue,
+    /// Every record meets it.
+    AlwaysTrue,
+    /// Some records may meet it and others not (or the lints cannot tell).
+    Depends,
+    /// Too large to decide.
+    TooLarge,
+}
+
+/// Decides whether a condition (an expression of type yes/no) is never or always true, the way
+/// W0700 and W0701 do.
+#[must_use]
+pub fn verdict(program: &Program, condition: &crate::ir::Expr) -> Verdict {
+    let mut d = domain::Domain::new(program);
+    let f = d.formula(condition);
+    match d.sat(&f) {
+        domain::Sat::No => Verdict::NeverTrue,
+        domain::Sat::Unknown => Verdict::TooLarge,
+        domain::Sat::Yes => match d.sat(&f.not()) {
+            domain::Sat::No => Verdict::AlwaysTrue,
+            domain::Sat::Unknown => Verdict::TooLarge,
+            domain::Sat::Yes => Verdict::Depends,
+        },
+    }
+}
+
 /// Finds the lint warnings of a checked program (one without errors). With a dataset, some
 /// warnings say how many records they concern.
 #[must_use]
@@ -273,10 +303,7 @@ pub fn catalogue() -> String {
          wanted here`. See [the command line](cli.md#lints) for details.\n\n\
          | code | name | default | what it finds |\n|---|---|---|---|\n",
     );
-    for entry in REGISTRY
-        .iter()
-        .filter(|i| i.severity == Severity::Warning)
-    {
+    for entry in REGISTRY.iter().filter(|i| i.severity == Severity::Warning) {
         let (name, default) = info(entry.code).map_or(("", Level::Warn), |l| (l.name, l.default));
         let default = match default {
             Level::Allow => "off (opt-in)",
