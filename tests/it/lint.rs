@@ -327,7 +327,7 @@ fn an_allow_comment_covers_only_its_line_or_the_next() {
         "# segl: allow W0705 because not this segment\n\nsegment a {\n  where nps != 1\n}\n";
     let report = check(rules);
     assert_eq!(codes(&report), ["W0711", "W0705"]);
-    let rules = "segment a {\n  where nps != 1 or nps != 2 # segl: allow negation-includes-unknown because both\n}\n";
+    let rules = "segment a {\n  where nps != 1 and nps != 2 # segl: allow negation-includes-unknown because both\n}\n";
     let report = check(rules);
     assert!(report.diagnostics.is_empty(), "{:?}", codes(&report));
 }
