@@ -153,7 +153,7 @@ impl<'p> Checker<'p> {
             );
             return;
         }
-        if d.sat(&f.not()) == Sat::No {
+        if d.sat(&f.negated()) == Sat::No {
             self.out.push(
                 Diagnostic::new(Code::W0701, e.span, format!("{what} is true for every record"))
                     .label("always true")
@@ -183,8 +183,8 @@ impl<'p> Checker<'p> {
                 for j in 1..xs.len() {
                     let earlier = (0..j).find(|&i| {
                         let (a, b) = (&fs[i], &fs[j]);
-                        d.sat(&Formula::And(vec![a.clone(), b.clone().not()])) == Sat::No
-                            && d.sat(&Formula::And(vec![b.clone(), a.clone().not()])) == Sat::No
+                        d.sat(&Formula::And(vec![a.clone(), b.clone().negated()])) == Sat::No
+                            && d.sat(&Formula::And(vec![b.clone(), a.clone().negated()])) == Sat::No
                     });
                     if let Some(i) = earlier {
                         let joined = if matches!(e.kind, ExprKind::And(_)) {
@@ -312,7 +312,7 @@ impl<'p> Checker<'p> {
                 continue;
             }
             let mut parts = vec![f.clone()];
-            parts.extend(rows[..k].iter().map(|(_, g)| g.clone().not()));
+            parts.extend(rows[..k].iter().map(|(_, g)| g.clone().negated()));
             if d.sat(&Formula::And(parts)) == Sat::No {
                 let Some(row) = t.rows.get(*i) else { continue };
                 let mut diag = Diagnostic::new(
@@ -335,7 +335,7 @@ impl<'p> Checker<'p> {
         if let Some(other) = otherwise
             && !rows.is_empty()
         {
-            let rest = Formula::And(rows.iter().map(|(_, g)| g.clone().not()).collect());
+            let rest = Formula::And(rows.iter().map(|(_, g)| g.clone().negated()).collect());
             if d.sat(&rest) == Sat::No {
                 self.out.push(
                     Diagnostic::new(
@@ -360,8 +360,8 @@ impl<'p> Checker<'p> {
                     continue;
                 }
                 let both = Formula::And(vec![fi.clone(), fj.clone()]);
-                let only_i = Formula::And(vec![fi.clone(), fj.clone().not()]);
-                let only_j = Formula::And(vec![fj.clone(), fi.clone().not()]);
+                let only_i = Formula::And(vec![fi.clone(), fj.clone().negated()]);
+                let only_j = Formula::And(vec![fj.clone(), fi.clone().negated()]);
                 if d.sat(&both) == Sat::Yes
                     && d.sat(&only_i) == Sat::Yes
                     && d.sat(&only_j) == Sat::Yes
@@ -412,9 +412,9 @@ impl<'p> Checker<'p> {
             };
             let known = d.known(s);
             let every_row_needs_it = rows.iter().all(|(_, f)| {
-                d.sat(&Formula::And(vec![f.clone(), known.clone().not()])) == Sat::No
+                d.sat(&Formula::And(vec![f.clone(), known.clone().negated()])) == Sat::No
             });
-            let mut rest: Vec<Formula> = rows.iter().map(|(_, g)| g.clone().not()).collect();
+            let mut rest: Vec<Formula> = rows.iter().map(|(_, g)| g.clone().negated()).collect();
             rest.push(known);
             if every_row_needs_it && d.sat(&Formula::And(rest)) == Sat::Yes {
                 return Some(

@@ -265,7 +265,7 @@ pub enum Formula {
 
 impl Formula {
     #[must_use]
-    pub fn not(self) -> Formula {
+    pub fn negated(self) -> Formula {
         match self {
             Formula::True => Formula::False,
             Formula::False => Formula::True,
@@ -273,8 +273,8 @@ impl Formula {
                 atom,
                 positive: !positive,
             },
-            Formula::And(xs) => Formula::Or(xs.into_iter().map(Formula::not).collect()),
-            Formula::Or(xs) => Formula::And(xs.into_iter().map(Formula::not).collect()),
+            Formula::And(xs) => Formula::Or(xs.into_iter().map(Formula::negated).collect()),
+            Formula::Or(xs) => Formula::And(xs.into_iter().map(Formula::negated).collect()),
         }
     }
 
@@ -373,7 +373,7 @@ impl<'p> Domain<'p> {
                 {
                     return self.opaque(e);
                 }
-                self.formula(x).not()
+                self.formula(x).negated()
             }
             ExprKind::IsKnown(v) => {
                 let s = self.subject(v);

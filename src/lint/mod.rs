@@ -228,7 +228,7 @@ pub fn verdict(program: &Program, condition: &crate::ir::Expr) -> Verdict {
     match d.sat(&f) {
         domain::Sat::No => Verdict::NeverTrue,
         domain::Sat::Unknown => Verdict::TooLarge,
-        domain::Sat::Yes => match d.sat(&f.not()) {
+        domain::Sat::Yes => match d.sat(&f.negated()) {
             domain::Sat::No => Verdict::AlwaysTrue,
             domain::Sat::Unknown => Verdict::TooLarge,
             domain::Sat::Yes => Verdict::Depends,

@@ -440,3 +440,27 @@ proptest! {
         assert_sound(&program);
     }
 }
+
+#[test]
+fn deny_warnings_makes_warnings_fail_the_check() {
+    let fixture = root().join("tests/fixtures/errors/W0705-not-equal-on-optional.segl");
+    let path = fixture.to_str().unwrap();
+    let run = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_segl"))
+            .args(args)
+            .output()
+            .unwrap()
+            .status
+            .code()
+    };
+    assert_eq!(run(&["check", "--format", "plain", path]), Some(4));
+    assert_eq!(
+        run(&["check", "--format", "plain", "--deny-warnings", path]),
+        Some(1)
+    );
+    let clean = root().join("rules");
+    assert_eq!(
+        run(&["check", "--deny-warnings", clean.to_str().unwrap()]),
+        Some(0)
+    );
+}
