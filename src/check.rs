@@ -4,6 +4,7 @@
 //! sorting, counting) happens here, without touching the file system.
 
 use crate::diagnostics::{self, Code, Diagnostic, Severity};
+use crate::lint::{self, LintSettings};
 use crate::project::{self, Config};
 use crate::sema;
 use crate::source::{FileId, SourceMap, Span, decode};
@@ -109,6 +110,12 @@ pub struct Report {
     pub summary: Summary,
     /// The typed program; complete only when there are no errors.
     pub program: Option<crate::ir::Program>,
+    /// The parsed rule files (their comments hold `# segl: allow`).
+    pub files: Vec<ast::File>,
+    /// The lint levels of `[lints]` in `segl.toml`.
+    pub lint_settings: LintSettings,
+    /// What decoding, parsing and checking found, before lints, allow comments and levels.
+    checked: Vec<Diagnostic>,
 }
 
 /// Checks one project: decodes every file, reads `segl.toml`, parses the rule files and
@@ -120,10 +127,14 @@ pub fn check_project(input: &ProjectInput) -> Report {
     let mut diagnostics = Vec::new();
     let mut summary = Summary::default();
 
+    let mut lint_settings = LintSettings::default();
     let config = input.config.as_ref().and_then(|raw| {
         let (id, text) = add_decoded(&mut sources, raw, &mut diagnostics)?;
         let (config, found) = project::parse_config(id, &text);
         diagnostics.extend(found);
+        let (settings, found) = lint::settings(id, &text);
+        diagnostics.extend(found);
+        lint_settings = settings;
         Some(config)
     });
 
@@ -170,14 +181,39 @@ pub fn check_project(input: &ProjectInput) -> Report {
         program = Some(checked.program);
     }
 
-    diagnostics::sort(&mut diagnostics, &sources);
-    summary.count_diagnostics(&diagnostics);
-    Report {
+    let mut report = Report {
         sources,
         config,
-        diagnostics,
+        diagnostics: Vec::new(),
         summary,
         program,
+        files,
+        lint_settings,
+        checked: diagnostics,
+    };
+    report.lint(None, Vec::new());
+    report
+}
+
+impl Report {
+    /// Runs the lints (with the data, when given) and applies allow comments and levels to every
+    /// warning, together with `extra` diagnostics from later stages (such as loading the data).
+    /// It replaces the lints and `extra` of an earlier call, so it can be called again once the
+    /// data is loaded.
+    pub fn lint(&mut self, data: Option<&crate::engine::Dataset>, extra: Vec<Diagnostic>) {
+        let mut all = self.checked.clone();
+        if let Some(program) = &self.program
+            && !all.iter().any(Diagnostic::is_error)
+        {
+            all.extend(lint::run(program, &self.files, &self.lint_settings, data));
+        }
+        all.extend(extra);
+        let mut all = lint::finish(all, &self.files, &self.sources, &self.lint_settings);
+        diagnostics::sort(&mut all, &self.sources);
+        self.summary.errors = 0;
+        self.summary.warnings = 0;
+        self.summary.count_diagnostics(&all);
+        self.diagnostics = all;
     }
 }
 

@@ -11,6 +11,7 @@ pub mod engine;
 pub mod explain;
 pub mod infer;
 pub mod ir;
+pub mod lint;
 pub mod project;
 pub mod sample;
 pub mod schema;

@@ -32,6 +32,9 @@ pub struct CheckArgs {
     /// When to colour human output (`NO_COLOR` in the environment also turns colour off)
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     color: ColorChoice,
+    /// Fail (exit code 1) when there are warnings, as if they were errors
+    #[arg(long)]
+    deny_warnings: bool,
 }
 
 fn use_color(choice: ColorChoice) -> bool {
@@ -137,7 +140,7 @@ pub fn run(args: &CheckArgs) -> Exit {
     };
     print_out(&text);
 
-    if summary.errors > 0 {
+    if summary.errors > 0 || (args.deny_warnings && summary.warnings > 0) {
         Exit::Errors
     } else if summary.warnings > 0 {
         Exit::Warnings
@@ -166,6 +169,7 @@ fn check_with_data(path: &std::path::Path, args: &ProjectArgs) -> Result<Report,
         args,
     )?;
     let mut added = found;
+    let mut dataset = None;
     if !added.iter().any(Diagnostic::is_error) {
         let progress = Progress::start("loading data");
         let loaded = load(
@@ -193,12 +197,11 @@ fn check_with_data(path: &std::path::Path, args: &ProjectArgs) -> Result<Report,
                     return Err(Exit::Errors);
                 }
             }
+            dataset = Some(loaded.dataset);
         }
     }
-    report.diagnostics.extend(added);
-    segl::diagnostics::sort(&mut report.diagnostics, &report.sources);
-    report.summary.errors = 0;
-    report.summary.warnings = 0;
-    report.summary.count_diagnostics(&report.diagnostics);
+    // Lints run again with the data (for counts), and levels and allow comments apply to the
+    // findings about the data as to every other warning.
+    report.lint(dataset.as_ref(), added);
     Ok(report)
 }

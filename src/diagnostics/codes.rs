@@ -146,6 +146,20 @@ registry! {
     E0851 Error Stable "data file of an unknown kind";
     E0852 Error Stable "data file without records";
 
+    // Lints.
+    W0700 Warning Stable "condition that is never true";
+    W0701 Warning Stable "condition that is always true";
+    W0702 Warning Stable "tier that is never chosen";
+    W0703 Warning Stable "tiers that overlap";
+    W0704 Warning Stable "records with an unknown value fall to `otherwise`";
+    W0705 Warning Stable "negated test that includes unknown values";
+    W0706 Warning Stable "definition that no rule uses";
+    W0707 Warning Stable "parameter that no rule uses";
+    W0708 Warning Stable "condition written twice";
+    W0709 Warning Stable "rule without an owner";
+    W0710 Warning Stable "rule without a description";
+    W0711 Warning Stable "`# segl: allow` comment that cannot be used";
+
     // Checks against data.
     W0750 Warning Stable "segment that matches no record";
     W0751 Warning Stable "segment that matches every record";

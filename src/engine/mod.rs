@@ -28,6 +28,18 @@ pub struct Table {
     pub origin: String,
 }
 
+impl Table {
+    /// How many records have no value in a field (`None` when the table has no such column).
+    #[must_use]
+    pub fn unknown_count(&self, field: crate::ir::FieldId) -> Option<usize> {
+        use datafusion::arrow::array::Array as _;
+        self.batch
+            .columns()
+            .get(field.index())
+            .map(|c| c.null_count())
+    }
+}
+
 /// The data of a run: at most one table per entity.
 #[derive(Clone, Debug, Default)]
 pub struct Dataset {

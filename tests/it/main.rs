@@ -9,6 +9,7 @@ mod cli;
 mod datacheck;
 mod differential;
 mod explain;
+mod lint;
 mod load;
 mod parse;
 mod render;
