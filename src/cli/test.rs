@@ -97,7 +97,9 @@ pub fn run(args: &TestArgs) -> Exit {
                     .collect(),
                 summary: checked
                     .iter()
-                    .fold(segl::check::Summary::default(), |s, (_, r)| s.plus(r.summary)),
+                    .fold(segl::check::Summary::default(), |s, (_, r)| {
+                        s.plus(r.summary)
+                    }),
             }),
             _ => {
                 let mut text = String::new();

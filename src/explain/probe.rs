@@ -110,7 +110,12 @@ impl<'a> Probe<'a> {
     ///
     /// # Errors
     /// When the data does not match the schema.
-    pub fn score(&self, score: ScoreId, entity: EntityId, row: usize) -> Result<Option<i64>, EvalError> {
+    pub fn score(
+        &self,
+        score: ScoreId,
+        entity: EntityId,
+        row: usize,
+    ) -> Result<Option<i64>, EvalError> {
         self.ev.score(score, Rec { entity, row })
     }
 }

@@ -57,7 +57,9 @@ impl Item {
             (false, false) => "never tested",
             (false, true) if self.kind == ItemKind::TierRow => "no record falls in it",
             (false, true) => "never true",
-            (true, false) if self.kind == ItemKind::TierRow => "every record reaching it falls in it",
+            (true, false) if self.kind == ItemKind::TierRow => {
+                "every record reaching it falls in it"
+            }
             (true, false) => "never false",
             (true, true) => "",
         }
@@ -147,7 +149,14 @@ impl<'p> Collector<'p> {
         };
         for s in &p.segments {
             let recs = rows(s.entity);
-            self.node(probe, &s.name, &s.condition, s.entity, &recs, ItemKind::Condition)?;
+            self.node(
+                probe,
+                &s.name,
+                &s.condition,
+                s.entity,
+                &recs,
+                ItemKind::Condition,
+            )?;
         }
         for (ti, t) in p.tier_sets.iter().enumerate() {
             let recs = rows(t.entity);
@@ -289,7 +298,14 @@ impl<'p> Collector<'p> {
                     }
                 }
                 if let Some(filter) = &source.filter {
-                    self.node(probe, owner, filter, source.entity, &windowed, ItemKind::Where)?;
+                    self.node(
+                        probe,
+                        owner,
+                        filter,
+                        source.entity,
+                        &windowed,
+                        ItemKind::Where,
+                    )?;
                 }
                 if let Some(v) = value {
                     self.wheres(probe, owner, v, source.entity, &kept)?;

@@ -16,7 +16,7 @@ use datafusion::arrow::record_batch::RecordBatch;
 
 use crate::diagnostics::{Code, Diagnostic};
 use crate::engine::load::{DataSource, load};
-use crate::engine::types::{MAX_DECIMAL_SCALE, UTC};
+use crate::engine::types::{MAX_DECIMAL_SCALE, UTC, arrow_type};
 use crate::engine::{Dataset, Table};
 use crate::ir::{DurationUnit, EntityId, Program, TestDef, TestRecord, Type, Value};
 use crate::source::SourceMap;
@@ -69,7 +69,16 @@ pub fn test_dataset(
     if !files.is_empty() {
         let loaded = load(program, &files, time_zone, sources);
         let errors = loaded.diagnostics.iter().any(Diagnostic::is_error);
-        problems.extend(loaded.diagnostics.into_iter().filter(Diagnostic::is_error));
+        let loaded_diagnostics = loaded.diagnostics.into_iter().map(|mut d| {
+            // The loader's advice is about `segl.toml`; a test's paths start at its rule file.
+            if d.code == Code::E0600 {
+                d.help = Some(format!(
+                    "check the path: in a test it is relative to the folder of `{rule_file}`"
+                ));
+            }
+            d
+        });
+        problems.extend(loaded_diagnostics.filter(Diagnostic::is_error));
         if errors {
             return Err(problems);
         }
@@ -92,11 +101,27 @@ pub fn test_dataset(
         };
         dataset.insert(table);
     }
-    if problems.is_empty() {
-        Ok(dataset)
-    } else {
-        Err(problems)
+    if !problems.is_empty() {
+        return Err(problems);
     }
+    // An entity the test gives no records has none: an empty table, as an empty file would be.
+    for (i, def) in program.entities.iter().enumerate() {
+        let entity = EntityId::from_index(i);
+        if dataset.table(entity).is_some() {
+            continue;
+        }
+        let fields: Vec<Field> = def
+            .fields
+            .iter()
+            .map(|f| Field::new(&f.name, arrow_type(&f.ty, 0), true))
+            .collect();
+        dataset.insert(Table {
+            entity,
+            batch: RecordBatch::new_empty(Arc::new(Schema::new(fields))),
+            origin: "the test's records".to_owned(),
+        });
+    }
+    Ok(dataset)
 }
 
 /// Adds written-out records to the records of a file, refusing keys found in both.

@@ -60,7 +60,9 @@ impl TestResult {
     /// True when the test could not run at all (its data had problems).
     #[must_use]
     pub fn broken(&self) -> bool {
-        self.diagnostics.iter().any(|d| d.code != Code::E0800 && d.is_error())
+        self.diagnostics
+            .iter()
+            .any(|d| !matches!(d.code, Code::E0800 | Code::E0802) && d.is_error())
     }
 }
 
@@ -131,7 +133,14 @@ pub fn run(program: &Program, sources: &mut SourceMap, options: &Options<'_>) ->
             Err(problems) => result.diagnostics = problems,
             Ok(dataset) => match settings(test, &options.time_zone) {
                 Ok(settings) => {
-                    run_one(program, test, &dataset, &settings, &mut collector, &mut result);
+                    run_one(
+                        program,
+                        test,
+                        &dataset,
+                        &settings,
+                        &mut collector,
+                        &mut result,
+                    );
                 }
                 Err(d) => result.diagnostics.push(d),
             },
@@ -192,7 +201,10 @@ fn subject(program: &Program, test: &TestDef, e: &Expectation) -> (EntityId, Str
     let (record, entity) = match e {
         Expectation::Member {
             record, segment, ..
-        } => (*record, program.segments.get(segment.index()).map(|s| s.entity)),
+        } => (
+            *record,
+            program.segments.get(segment.index()).map(|s| s.entity),
+        ),
         Expectation::Tier {
             record, tier_set, ..
         } => (
@@ -258,6 +270,13 @@ fn run_one(
                         "write the record in the test, or add a {entity_name} `{key}` to the data file"
                     )),
                 );
+                result.expectations.push(ExpectationResult {
+                    span: *span,
+                    key,
+                    passed: false,
+                    expected: expected_words(program, expectation),
+                    actual: "no such record".to_owned(),
+                });
                 continue;
             }
             Err(e) => {
@@ -269,9 +288,14 @@ fn run_one(
             Ok((passed, expected, actual)) => {
                 if !passed {
                     let trace = trace(program, dataset, settings, expectation, entity, &key);
-                    result
-                        .diagnostics
-                        .push(failure(program, expectation, *span, &key, &actual, trace));
+                    result.diagnostics.push(failure(
+                        program,
+                        expectation,
+                        *span,
+                        &key,
+                        &actual,
+                        trace,
+                    ));
                 }
                 result.expectations.push(ExpectationResult {
                     span: *span,
@@ -334,7 +358,8 @@ fn check(
                 .get(score.index())
                 .map_or("?", |s| s.name.as_str());
             let got = probe.score(*score, entity, row)?;
-            let shown = got.map_or_else(|| "too many points to count".to_owned(), |v| v.to_string());
+            let shown =
+                got.map_or_else(|| "too many points to count".to_owned(), |v| v.to_string());
             (
                 got == Some(*value),
                 format!("{name} = {value}"),
@@ -373,7 +398,11 @@ fn trace(
         (WhyItem::Segment { .. }, Expectation::Member { .. }) => true,
         _ => false,
     });
-    Some(render(&explanation, program).trim_end().to_owned())
+    Some(
+        render(&explanation, program)
+            .trim_end()
+            .replace("\n\n", "\n"),
+    )
 }
 
 /// The E0800 diagnostic of an expectation that does not hold.
@@ -402,7 +431,9 @@ fn failure(
                 )
             }
         }
-        Expectation::Tier { tier_set, value, .. } => {
+        Expectation::Tier {
+            tier_set, value, ..
+        } => {
             let set = program.tier_sets.get(tier_set.index());
             let want = set
                 .and_then(|t| t.rows.get(*value as usize))
@@ -410,7 +441,7 @@ fn failure(
             let got = actual.rsplit(" is ").next().unwrap_or(actual);
             (
                 format!(
-                    "expected `{key}` to be in the tier `{want}` of `{}`, but it is in `{got}`",
+                    "expected `{key}` to be in the tier `{want}` of `{}`, but the record is in `{got}`",
                     set.map_or("?", |t| t.name.as_str())
                 ),
                 "the record is in another tier",
@@ -420,8 +451,11 @@ fn failure(
             let got = actual.rsplit(" = ").next().unwrap_or(actual);
             (
                 format!(
-                    "expected `{key}` to score {value} on `{}`, but it scores {got}",
-                    program.scores.get(score.index()).map_or("?", |s| s.name.as_str())
+                    "expected `{key}` to score {value} on `{}`, but the record scores {got}",
+                    program
+                        .scores
+                        .get(score.index())
+                        .map_or("?", |s| s.name.as_str())
                 ),
                 "the record has another score",
             )
@@ -450,7 +484,9 @@ fn expected_words(program: &Program, e: &Expectation) -> String {
                 format!("not in {name}")
             }
         }
-        Expectation::Tier { tier_set, value, .. } => {
+        Expectation::Tier {
+            tier_set, value, ..
+        } => {
             let set = program.tier_sets.get(tier_set.index());
             format!(
                 "{} is {}",
@@ -461,7 +497,10 @@ fn expected_words(program: &Program, e: &Expectation) -> String {
         }
         Expectation::Score { score, value, .. } => format!(
             "{} = {value}",
-            program.scores.get(score.index()).map_or("?", |s| s.name.as_str())
+            program
+                .scores
+                .get(score.index())
+                .map_or("?", |s| s.name.as_str())
         ),
     }
 }

@@ -37,11 +37,7 @@ pub fn summary_line(run: &TestRun) -> String {
         failed
     );
     if broken > 0 {
-        let _ = write!(
-            line,
-            ", {} could not run",
-            plural(broken, "test", "tests")
-        );
+        let _ = write!(line, ", {} could not run", plural(broken, "test", "tests"));
     }
     let _ = write!(line, "; coverage {}", run.coverage.percent_text());
     line
@@ -108,7 +104,12 @@ pub fn coverage_text(coverage: &Coverage, sources: &SourceMap) -> String {
 /// line per test and, when asked, the coverage report. The summary line comes last, from
 /// [`summary_line`] over every project.
 #[must_use]
-pub fn text(run: &TestRun, sources: &SourceMap, human: Option<bool>, show_coverage: bool) -> String {
+pub fn text(
+    run: &TestRun,
+    sources: &SourceMap,
+    human: Option<bool>,
+    show_coverage: bool,
+) -> String {
     let diagnostics: Vec<_> = run.diagnostics().cloned().collect();
     let mut out = match human {
         Some(color) => render::human(&diagnostics, sources, color),
@@ -401,7 +402,10 @@ fn junit_suites(out: &mut String, run: &TestRun, sources: &SourceMap) {
             } else {
                 (
                     "failure",
-                    format!("{failed} of {} expectations failed: {first}", t.expectations.len()),
+                    format!(
+                        "{failed} of {} expectations failed: {first}",
+                        t.expectations.len()
+                    ),
                 )
             };
             let code = t

@@ -12,3 +12,4 @@ mod parse;
 mod render;
 mod run;
 mod sample;
+mod testing;
