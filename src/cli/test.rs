@@ -147,11 +147,11 @@ pub fn run(args: &TestArgs) -> Exit {
         let run = testing::run(&program, &mut sources, &options);
         // Warnings found while checking are shown with the test results.
         let mut run = run;
-        if !report.diagnostics.is_empty() {
-            if let Some(first) = run.tests.first_mut() {
-                first.diagnostics.extend(report.diagnostics.iter().cloned());
-                segl::diagnostics::sort(&mut first.diagnostics, &sources);
-            }
+        if !report.diagnostics.is_empty()
+            && let Some(first) = run.tests.first_mut()
+        {
+            first.diagnostics.extend(report.diagnostics.iter().cloned());
+            segl::diagnostics::sort(&mut first.diagnostics, &sources);
         }
         runs.push((name, run, sources));
     }

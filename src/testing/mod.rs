@@ -142,7 +142,7 @@ pub fn run(program: &Program, sources: &mut SourceMap, options: &Options<'_>) ->
                         &mut result,
                     );
                 }
-                Err(d) => result.diagnostics.push(d),
+                Err(d) => result.diagnostics.push(*d),
             },
         }
         crate::diagnostics::sort(&mut result.diagnostics, sources);
@@ -158,13 +158,16 @@ pub fn run(program: &Program, sources: &mut SourceMap, options: &Options<'_>) ->
 ///
 /// # Errors
 /// When the as-of date cannot be placed in the time zone.
-pub fn settings(test: &TestDef, time_zone: &jiff::tz::TimeZone) -> Result<RunSettings, Diagnostic> {
+pub fn settings(
+    test: &TestDef,
+    time_zone: &jiff::tz::TimeZone,
+) -> Result<RunSettings, Box<Diagnostic>> {
     let bad = |e: jiff::Error| {
-        Diagnostic::new(
+        Box::new(Diagnostic::new(
             Code::E0804,
             test.span,
             format!("the as-of date of this test cannot be used: {e}"),
-        )
+        ))
     };
     let as_of = match &test.as_of {
         Value::Timestamp(t) => {
@@ -183,11 +186,11 @@ pub fn settings(test: &TestDef, time_zone: &jiff::tz::TimeZone) -> Result<RunSet
         }
         Value::Date(d) => AsOf::end_of_day(*d, time_zone.clone()).map_err(bad)?,
         _ => {
-            return Err(Diagnostic::new(
+            return Err(Box::new(Diagnostic::new(
                 Code::E0804,
                 test.span,
                 "this test has no usable as-of date",
-            ));
+            )));
         }
     };
     Ok(RunSettings {
