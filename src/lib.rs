@@ -18,3 +18,4 @@ pub mod schema;
 pub mod sema;
 pub mod source;
 pub mod syntax;
+pub mod testing;

@@ -12,6 +12,7 @@ mod new;
 mod project;
 mod run;
 mod schema;
+mod test;
 mod why;
 mod write;
 
@@ -63,6 +64,8 @@ enum Command {
     Check(check::CheckArgs),
     /// Evaluate every segment, tier and score of a project over its data
     Run(run::RunArgs),
+    /// Run the tests written in rule files, with coverage
+    Test(test::TestArgs),
     /// Explain why one record is in or out of each segment, with the values that decided it
     Why(why::WhyArgs),
     /// Show the documentation page of a diagnostic code, e.g. `segl explain E0300`
@@ -147,6 +150,7 @@ fn run(cli: Cli) -> Exit {
     match cli.command {
         Command::Check(args) => check::run(&args),
         Command::Run(args) => run::run(&args),
+        Command::Test(args) => test::run(&args),
         Command::Why(args) => why::run(&args),
         Command::Explain(args) => explain::run(&args),
         Command::Codes => codes::run(),

@@ -141,6 +141,13 @@ registry! {
     // Warnings from loading data.
     W0600 Warning Stable "record whose related record is missing";
 
+    // Tests.
+    E0800 Error Stable "test expectation not met";
+    E0801 Error Stable "test record without a required field";
+    E0802 Error Stable "expected record not in the test's data";
+    E0803 Error Stable "test record also in the test's data file";
+    E0804 Error Stable "test value segl cannot use";
+
     // Schema inference.
     E0850 Error Stable "no column can be the key";
     E0851 Error Stable "data file of an unknown kind";

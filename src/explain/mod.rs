@@ -10,6 +10,7 @@
 
 mod data;
 mod eval;
+mod probe;
 mod render;
 mod text;
 mod value;
@@ -26,6 +27,7 @@ use crate::engine::{Dataset, Membership, RunSettings};
 use crate::ir::{EntityId, Program, ScoreId, SegmentId, TierSetId, Type};
 
 pub use eval::Rec;
+pub use probe::{Probe, condition_text};
 pub use render::render;
 
 use eval::Evaluator;

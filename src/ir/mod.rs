@@ -249,6 +249,10 @@ pub struct TestDef {
     pub records: Vec<TestRecord>,
     /// `data ENTITY from "PATH"` fixture files, paths as written (relative to the rule file).
     pub data_files: Vec<(EntityId, String, Span)>,
+    /// Keys of records that expectations name but the test does not write out: they must come
+    /// from `data_files`. An expectation's `record` index past `records` points into this list
+    /// (`records.len() + i`).
+    pub file_keys: Vec<String>,
     pub params: Vec<(ParamId, Value)>,
     pub expectations: Vec<(Expectation, Span)>,
     pub span: Span,

@@ -584,10 +584,21 @@ impl Checker<'_, '_> {
             }
         }
         let mut expectations = Vec::new();
+        let mut file_keys: Vec<String> = Vec::new();
         for e in expects {
             let record = match record_keys.get(&e.record.name) {
                 Some((i, _)) => *i,
-                None if !data_files.is_empty() => usize::MAX,
+                None if !data_files.is_empty() => {
+                    // A record from a data file: known only when the test runs.
+                    let j = match file_keys.iter().position(|k| *k == e.record.name) {
+                        Some(j) => j,
+                        None => {
+                            file_keys.push(e.record.name.clone());
+                            file_keys.len() - 1
+                        }
+                    };
+                    records.len() + j
+                }
                 None => {
                     let mut d = Diagnostic::new(
                         Code::E0503,
@@ -735,6 +746,7 @@ impl Checker<'_, '_> {
             as_of,
             records,
             data_files,
+            file_keys,
             params,
             expectations,
             span: t.name.span,

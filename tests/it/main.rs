@@ -16,3 +16,4 @@ mod render;
 mod run;
 mod sample;
 mod scaffold;
+mod testing;
