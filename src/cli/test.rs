@@ -22,6 +22,10 @@ pub enum TestFormat {
     Json,
     /// JUnit XML for CI servers
     Junit,
+    /// A SARIF 2.1.0 log of the failures, for code scanning
+    Sarif,
+    /// GitHub Actions annotations on the failing `expect` lines
+    Github,
 }
 
 #[derive(Debug, Args)]
@@ -101,6 +105,19 @@ pub fn run(args: &TestArgs) -> Exit {
                         s.plus(r.summary)
                     }),
             }),
+            TestFormat::Sarif | TestFormat::Github => {
+                let pairs: Vec<_> = checked
+                    .iter()
+                    .map(|(_, r)| (r.diagnostics.as_slice(), &r.sources))
+                    .collect();
+                if args.format == TestFormat::Sarif {
+                    render::sarif(&pairs, env!("CARGO_PKG_VERSION"))
+                } else {
+                    let mut text = render::github(&pairs);
+                    text.push_str("the rules have errors, so no test was run\n");
+                    text
+                }
+            }
             _ => {
                 let mut text = String::new();
                 for (_, r) in &checked {
@@ -170,6 +187,33 @@ pub fn run(args: &TestArgs) -> Exit {
         ),
         TestFormat::Junit => {
             report::junit(&runs.iter().map(|(_, r, s)| (r, s)).collect::<Vec<_>>())
+        }
+        TestFormat::Sarif | TestFormat::Github => {
+            let found: Vec<Vec<_>> = runs
+                .iter()
+                .map(|(_, run, _)| run.diagnostics().cloned().collect())
+                .collect();
+            let pairs: Vec<_> = found
+                .iter()
+                .zip(&runs)
+                .map(|(d, (_, _, sources))| (d.as_slice(), sources))
+                .collect();
+            if args.format == TestFormat::Sarif {
+                render::sarif(&pairs, env!("CARGO_PKG_VERSION"))
+            } else {
+                let mut text = render::github(&pairs);
+                if let Some(m) = args.min_coverage.filter(|_| below) {
+                    text.push_str("::error title=coverage below the minimum::");
+                    text.push_str(&render::escape_data(&report::below_minimum_line(
+                        &all.coverage,
+                        m,
+                    )));
+                    text.push('\n');
+                }
+                text.push_str(&report::summary_line(&all));
+                text.push('\n');
+                text
+            }
         }
         TestFormat::Human | TestFormat::Plain => {
             let human = (args.format == TestFormat::Human).then_some(color);

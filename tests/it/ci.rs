@@ -415,3 +415,70 @@ fn every_command_keeps_the_exit_code_contract() {
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
     assert_eq!(seen.into_iter().collect::<Vec<_>>(), [0, 1, 2, 3, 4]);
 }
+
+// ---------------------------------------------------------------------------------------------
+// `segl test` in CI formats: failed expectations are E0800 results on their `expect` lines.
+
+#[test]
+fn test_failures_as_sarif_are_valid_and_point_at_the_expectation() {
+    let run = segl(
+        &["test", "--format", "sarif", "tests/fixtures/test/failing"],
+        None,
+    );
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let log = assert_valid_sarif(&run.stdout, "segl test --format sarif");
+    let results = log["runs"][0]["results"].as_array().unwrap();
+    assert!(!results.is_empty());
+    for result in results {
+        assert_eq!(result["ruleId"], "E0800", "{result}");
+        let region = &result["locations"][0]["physicalLocation"]["region"];
+        assert!(region["startLine"].as_u64().unwrap() > 0);
+    }
+
+    let passing = segl(
+        &["test", "--format", "sarif", "tests/fixtures/test/passing"],
+        None,
+    );
+    assert_eq!(passing.code, 0, "{}", passing.stderr);
+    let log = assert_valid_sarif(&passing.stdout, "passing tests");
+    assert_eq!(log["runs"][0]["results"].as_array().unwrap().len(), 0);
+}
+
+#[test]
+fn test_failures_as_github_annotations() {
+    let run = segl(
+        &["test", "--format", "github", "tests/fixtures/test/failing"],
+        None,
+    );
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("::error file=tests/fixtures/test/failing/")
+                && l.contains("title=E0800 test expectation not met::")),
+        "{}",
+        run.stdout
+    );
+    assert!(lines.last().unwrap().contains(" failed"), "{}", run.stdout);
+
+    let gaps = segl(
+        &[
+            "test",
+            "--format",
+            "github",
+            "--min-coverage",
+            "100",
+            "tests/fixtures/test/coverage-gaps",
+        ],
+        None,
+    );
+    assert_eq!(gaps.code, 1, "{}", gaps.stderr);
+    assert!(
+        gaps.stdout
+            .contains("::error title=coverage below the minimum::coverage "),
+        "{}",
+        gaps.stdout
+    );
+    assert!(gaps.stdout.contains("%25"), "percent signs are escaped: {}", gaps.stdout);
+}
