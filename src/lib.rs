@@ -8,6 +8,7 @@ pub mod check;
 pub mod diagnostics;
 pub mod engine;
 pub mod explain;
+pub mod fmt;
 pub mod ir;
 pub mod project;
 pub mod sample;

@@ -7,6 +7,7 @@ mod check;
 mod codes;
 mod explain;
 mod files;
+mod fmt;
 mod generate;
 mod project;
 mod run;
@@ -67,6 +68,8 @@ enum Command {
     Explain(explain::ExplainArgs),
     /// List every diagnostic code with its title
     Codes,
+    /// Rewrite rule files in the one standard layout (`--check`, `--diff`: only report)
+    Fmt(fmt::FmtArgs),
     /// Write deterministic sample data (customers, orders, companies, tickets, events)
     Generate(generate::GenerateArgs),
     /// Crash on purpose, to test the bug report message and exit code 3
@@ -141,6 +144,7 @@ fn run(cli: Cli) -> Exit {
         Command::Explain(args) => explain::run(&args),
         Command::Codes => codes::run(),
         Command::Generate(args) => generate::run(&args),
+        Command::Fmt(args) => fmt::run(&args),
         Command::InternalPanic => internal_panic(),
     }
 }
