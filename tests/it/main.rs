@@ -7,6 +7,7 @@ mod check;
 mod cli;
 mod differential;
 mod explain;
+mod fmt;
 mod load;
 mod parse;
 mod render;
