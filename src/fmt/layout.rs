@@ -8,10 +8,10 @@
 use super::WIDTH;
 use crate::source::Span;
 use crate::syntax::ast::{
-    AggFunc, BinaryOp, BlockKind, Comment, CompareOp, CompareSpelling, DurationLit, Entity, Expect,
-    ExpectKind, Expr, ExprKind, File, Ident, Item, Literal, Member, Metadata, NtileSpelling,
-    PeriodRelative, PopFunc, RecordLit, RelationKind, Test_, TestStep, TextLit, TimeTest, TypeExpr,
-    UnaryOp,
+    AggFunc, AggSource, BinaryOp, BlockKind, Comment, CompareOp, CompareSpelling, DurationLit,
+    Entity, Expect, ExpectKind, Expr, ExprKind, File, Ident, Item, Literal, Member, Metadata,
+    NtileSpelling, PeriodRelative, PopFunc, RecordLit, RelationKind, Test_, TestStep, TextLit,
+    TimeTest, TypeExpr, UnaryOp,
 };
 
 /// One level of indentation.
@@ -574,14 +574,7 @@ impl Printer<'_> {
                 if let Some(s) = path_span {
                     self.cover(start(s), end(s));
                 }
-                let window = source
-                    .window
-                    .as_ref()
-                    .map(|w| (self.window(w), window_start(w)));
-                let filter_first = match (&window, &source.filter) {
-                    (Some((_, at)), Some(f)) => start(f.span) < *at,
-                    _ => false,
-                };
+                let (window, filter_first) = self.agg_window(source);
                 if let Some((text, _)) = &window
                     && !filter_first
                 {
@@ -678,15 +671,44 @@ impl Printer<'_> {
         names.join(".")
     }
 
-    /// The window of an aggregate, with a leading space: ` in last 30 days`.
-    fn window(&self, w: &TimeTest) -> String {
+    /// The window of an aggregate (its text and where it starts), and whether it was written
+    /// after the `where` condition.
+    fn agg_window(&self, source: &AggSource) -> (Option<(String, usize)>, bool) {
+        let Some(w) = &source.window else {
+            return (None, false);
+        };
+        let at = window_start(w);
+        let path_end = source
+            .path
+            .last()
+            .map_or(start(source.span), |i| end(i.span));
+        match &source.filter {
+            Some(f) if start(f.span) < at => (Some((self.window(w, end(f.span)), at)), true),
+            _ => (Some((self.window(w, path_end), at)), false),
+        }
+    }
+
+    /// The window of an aggregate, with a leading space: ` in last 30 days`. `is` in front of
+    /// `more than`, `less than` and `between` is optional there and kept as written: after a
+    /// `where` condition ending in a number it is needed (`30 more` would read as a duration).
+    fn window(&self, w: &TimeTest, after: usize) -> String {
+        let written = self.src.get(after..window_start(w)).unwrap_or("");
+        let is = if written.split_whitespace().any(|word| word == "is") {
+            " is"
+        } else {
+            ""
+        };
+        self.time_words(w, is)
+    }
+
+    fn time_words(&self, w: &TimeTest, is: &str) -> String {
         match w {
             TimeTest::InLast(d) => format!(" in last {}", self.duration(d)),
             TimeTest::InNext(d) => format!(" in next {}", self.duration(d)),
-            TimeTest::MoreThanAgo(d) => format!(" more than {} ago", self.duration(d)),
-            TimeTest::LessThanAgo(d) => format!(" less than {} ago", self.duration(d)),
+            TimeTest::MoreThanAgo(d) => format!("{is} more than {} ago", self.duration(d)),
+            TimeTest::LessThanAgo(d) => format!("{is} less than {} ago", self.duration(d)),
             TimeTest::BetweenAgo { low, high, .. } => {
-                format!(" between {low} and {} ago", self.duration(high))
+                format!("{is} between {low} and {} ago", self.duration(high))
             }
             TimeTest::Period { relative, unit, .. } => {
                 format!(" in {} {}", period_word(*relative), self.ident(unit))
@@ -699,10 +721,10 @@ impl Printer<'_> {
         let not = if negated { " not" } else { "" };
         match t {
             TimeTest::InLast(_) | TimeTest::InNext(_) | TimeTest::Period { .. } => {
-                format!("{not}{}", self.window(t))
+                format!("{not}{}", self.time_words(t, ""))
             }
             TimeTest::MoreThanAgo(_) | TimeTest::LessThanAgo(_) | TimeTest::BetweenAgo { .. } => {
-                format!(" is{not}{}", self.window(t))
+                format!(" is{not}{}", self.time_words(t, ""))
             }
         }
     }
@@ -841,14 +863,7 @@ impl Printer<'_> {
                     agg_word(*func),
                     self.path(&source.path)
                 ))];
-                let window = source
-                    .window
-                    .as_ref()
-                    .map(|w| (self.window(w), window_start(w)));
-                let filter_first = match (&window, &source.filter) {
-                    (Some((_, at)), Some(f)) => start(f.span) < *at,
-                    _ => false,
-                };
+                let (window, filter_first) = self.agg_window(source);
                 if let Some((w, _)) = &window
                     && !filter_first
                 {
