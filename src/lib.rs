@@ -10,6 +10,7 @@ pub mod diagnostics;
 pub mod engine;
 pub mod explain;
 pub mod infer;
+pub mod fmt;
 pub mod ir;
 pub mod lint;
 pub mod project;

@@ -7,6 +7,7 @@ mod check;
 mod codes;
 mod explain;
 mod files;
+mod fmt;
 mod generate;
 mod new;
 mod project;
@@ -72,6 +73,8 @@ enum Command {
     Explain(explain::ExplainArgs),
     /// List every diagnostic code with its title
     Codes,
+    /// Rewrite rule files in the one standard layout (`--check`, `--diff`: only report)
+    Fmt(fmt::FmtArgs),
     /// Write deterministic sample data (customers, orders, companies, tickets, events)
     Generate(generate::GenerateArgs),
     /// Create a new project: the example, or one drafted from your data (`--from customers.csv`)
@@ -157,6 +160,7 @@ fn run(cli: Cli) -> Exit {
         Command::Generate(args) => generate::run(&args),
         Command::New(args) => new::run(&args),
         Command::Schema(args) => schema::run(&args),
+        Command::Fmt(args) => fmt::run(&args),
         Command::InternalPanic => internal_panic(),
     }
 }

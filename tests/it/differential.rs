@@ -31,7 +31,7 @@ use segl::engine::types::arrow_type;
 use segl::engine::{AsOf, Dataset, Membership, RunSettings, Table};
 use segl::ir::{EntityId, Program, Type};
 
-const SCHEMA: &str = r#"
+pub(crate) const SCHEMA: &str = r#"
 entity customer {
   key id: text
   region: one of EMEA, NA, APAC
@@ -1228,7 +1228,7 @@ fn cond(leaf: S) -> BoxedStrategy<Cond> {
 }
 
 #[derive(Clone, Debug)]
-struct Rules {
+pub(crate) struct Rules {
     params: (String, String, String),
     d_num: String,
     d_flag: Cond,
@@ -1241,7 +1241,7 @@ struct Rules {
     order: String,
 }
 
-fn rules() -> impl Strategy<Value = Rules> {
+pub(crate) fn rules() -> impl Strategy<Value = Rules> {
     let segments = (0..3)
         .map(|i| cond(customer_leaf(i, false)))
         .collect::<Vec<_>>();
@@ -1330,7 +1330,7 @@ fn company_leaf() -> S {
 }
 
 impl Rules {
-    fn text(&self) -> String {
+    pub(crate) fn text(&self) -> String {
         let mut s = String::new();
         let (p_min, p_amount, p_day) = &self.params;
         writeln!(s, "param p_min: integer = {p_min}").unwrap();

@@ -10,6 +10,7 @@ mod datacheck;
 mod differential;
 mod explain;
 mod lint;
+mod fmt;
 mod load;
 mod parse;
 mod render;
