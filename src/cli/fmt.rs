@@ -173,8 +173,8 @@ pub fn run(args: &FmtArgs) -> Exit {
             )
         } else {
             format!(
-                "{changed} of {} not formatted; run `segl fmt` to format {}",
-                plural(total, "file is", "files are"),
+                "{changed} of {total} {} not formatted; run `segl fmt` to format {}",
+                if changed == 1 { "file is" } else { "files are" },
                 if changed == 1 { "it" } else { "them" }
             )
         }

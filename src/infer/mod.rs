@@ -181,11 +181,18 @@ pub struct Schema {
 }
 
 impl Schema {
-    /// The schema as commented segl text.
+    /// The schema as commented segl text, in the layout `segl fmt` gives it.
     #[must_use]
     pub fn text(&self) -> String {
-        render::schema(self)
+        canonical(render::schema(self))
     }
+}
+
+/// `text` in the layout of `segl fmt`, so that drafted files pass `segl fmt --check`. Text the
+/// formatter cannot handle is returned as it is (`segl check` then says what is wrong with it).
+#[must_use]
+pub fn canonical(text: String) -> String {
+    crate::fmt::format(crate::source::FileId(0), &text).unwrap_or(text)
 }
 
 /// What inference found: a schema when every file could be read, and the problems.

@@ -19,10 +19,17 @@ pub struct NewFile {
 }
 
 impl NewFile {
+    /// A text file; rule files are laid out as `segl fmt` does.
     fn text(path: &str, contents: impl Into<String>) -> Self {
+        let contents = contents.into();
+        let contents = if path.ends_with(".segl") {
+            super::canonical(contents)
+        } else {
+            contents
+        };
         NewFile {
             path: path.to_owned(),
-            contents: contents.into().into_bytes(),
+            contents: contents.into_bytes(),
         }
     }
 }

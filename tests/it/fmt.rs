@@ -441,7 +441,7 @@ fn check_lists_unformatted_files_and_changes_nothing() {
     assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
     assert_eq!(run.stdout, "rules/messy.segl\n");
     assert!(
-        run.stderr.contains("1 of 2 files are not formatted"),
+        run.stderr.contains("1 of 2 files is not formatted"),
         "{}",
         run.stderr
     );

@@ -244,6 +244,11 @@ fn new_from(name: &str, files: &[PathBuf]) -> PathBuf {
         check.stdout,
         std::fs::read_to_string(project.join("schema.segl")).unwrap()
     );
+    // Drafted files are already in the layout of `segl fmt`, and the drafted test passes.
+    let fmt = segl(&project, &["fmt", "--check"]);
+    assert_eq!(fmt.code, 0, "{}{}", fmt.stdout, fmt.stderr);
+    let test = segl(&project, &["test", "--format", "plain"]);
+    assert_eq!(test.code, 0, "{}{}", test.stdout, test.stderr);
     // The drafted schema loads the very files it was drafted from, and the test's expectations
     // agree with the engine on the same records.
     expectations_match_run(&project);
@@ -320,12 +325,18 @@ fn the_example_project_checks_and_runs() {
     );
     let run = segl(&project, &["run"]);
     assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    let fmt = segl(&project, &["fmt", "--check"]);
+    assert_eq!(fmt.code, 0, "{}{}", fmt.stdout, fmt.stderr);
+    // The example's test passes and reaches every condition, tier row and score rule.
+    let test = segl(&project, &["test", "--min-coverage", "100", "--format", "plain"]);
+    assert_eq!(test.code, 0, "{}{}", test.stdout, test.stderr);
     // The template's test, checked against the engine: its records as data files.
     std::fs::write(
         project.join("data/customers.csv"),
         "id,email,country,plan,arr,seats,signup_date,nps\n\
          ana,ana@example.com,PT,pro,24000.00,12,2025-02-03,10\n\
-         ben,ben@example.com,US,free,0.00,1,2026-10-01,\n",
+         ben,ben@example.com,US,free,0.00,1,2026-10-01,\n\
+         cara,cara@example.com,DE,enterprise,8000.00,30,2024-06-10,4\n",
     )
     .unwrap();
     std::fs::write(
@@ -333,7 +344,8 @@ fn the_example_project_checks_and_runs() {
         "id,customer_id,placed_on,amount,status\n\
          o1,ana,2026-11-02,450.00,paid\n\
          o2,ana,2026-09-15,120.00,paid\n\
-         o3,ben,2026-11-10,900.00,refunded\n",
+         o3,ben,2026-11-10,900.00,refunded\n\
+         o4,cara,2026-09-20,80.00,paid\n",
     )
     .unwrap();
     let out = project.join("membership.csv");
@@ -343,7 +355,8 @@ fn the_example_project_checks_and_runs() {
         std::fs::read_to_string(out).unwrap(),
         "id,paying_customers,recent_big_buyers,value_tier,engagement\n\
          ana,true,true,high,15\n\
-         ben,false,false,low,10\n"
+         ben,false,false,low,10\n\
+         cara,true,false,medium,-5\n"
     );
     let _ = std::fs::remove_dir_all(dir);
 }
