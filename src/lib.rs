@@ -14,4 +14,5 @@ pub mod sample;
 pub mod schema;
 pub mod sema;
 pub mod source;
+pub mod sql;
 pub mod syntax;

@@ -10,6 +10,7 @@ mod files;
 mod generate;
 mod project;
 mod run;
+mod sql;
 mod why;
 mod write;
 
@@ -61,6 +62,8 @@ enum Command {
     Check(check::CheckArgs),
     /// Evaluate every segment, tier and score of a project over its data
     Run(run::RunArgs),
+    /// Compile segments, tiers and scores to SQL for DuckDB, PostgreSQL or SQLite
+    Sql(sql::SqlArgs),
     /// Explain why one record is in or out of each segment, with the values that decided it
     Why(why::WhyArgs),
     /// Show the documentation page of a diagnostic code, e.g. `segl explain E0300`
@@ -142,6 +145,7 @@ fn run(cli: Cli) -> Exit {
         Command::Check(args) => check::run(&args),
         Command::Run(args) => run::run(&args),
         Command::Why(args) => why::run(&args),
+        Command::Sql(args) => sql::run(&args),
         Command::Explain(args) => explain::run(&args),
         Command::Codes => codes::run(),
         Command::Generate(args) => generate::run(&args),

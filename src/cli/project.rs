@@ -98,10 +98,19 @@ fn project_dir(path: &Path) -> PathBuf {
     }
 }
 
-/// Checks the project and loads its data. On failure the problem is already printed and the
-/// exit code is returned.
-#[allow(clippy::too_many_lines)]
-pub fn prepare(project: &Path, args: &ProjectArgs, command: &str) -> Result<Ready, Exit> {
+/// A checked project with its as-of moment and parameters settled (no data read yet).
+pub struct Settled {
+    pub program: Program,
+    pub config: project::Config,
+    pub sources: SourceMap,
+    pub input_name: String,
+    pub settings: RunSettings,
+    pub color: bool,
+}
+
+/// Checks the project and settles the as-of date, the time zone and the parameters. On failure
+/// the problem is already printed and the exit code is returned.
+pub fn settle(project: &Path, args: &ProjectArgs, command: &str) -> Result<Settled, Exit> {
     let color = stderr_color(args.color);
     let projects = files::collect(&[project.to_path_buf()]).map_err(|files::Problem(m)| {
         print_usage_error(&m);
@@ -114,7 +123,7 @@ pub fn prepare(project: &Path, args: &ProjectArgs, command: &str) -> Result<Read
         return Err(Exit::Usage);
     };
     let checked = check_project(input);
-    let mut sources = checked.sources;
+    let sources = checked.sources;
     if report(&checked.diagnostics, &sources, color) {
         return Err(Exit::Errors);
     }
@@ -161,8 +170,31 @@ pub fn prepare(project: &Path, args: &ProjectArgs, command: &str) -> Result<Read
         params.insert(id, v);
     }
 
+    Ok(Settled {
+        program,
+        config,
+        sources,
+        input_name: input.name.clone(),
+        settings: RunSettings { as_of, params },
+        color,
+    })
+}
+
+/// Checks the project and loads its data. On failure the problem is already printed and the
+/// exit code is returned.
+#[allow(clippy::too_many_lines)]
+pub fn prepare(project: &Path, args: &ProjectArgs, command: &str) -> Result<Ready, Exit> {
+    let Settled {
+        program,
+        config,
+        mut sources,
+        input_name,
+        settings,
+        color,
+    } = settle(project, args, command)?;
+    let time_zone = settings.as_of.time_zone.clone();
     let dir = project_dir(project);
-    let (specs, found) = project::data::data_sources(&config, &sources, &program, &input.name);
+    let (specs, found) = project::data::data_sources(&config, &sources, &program, &input_name);
     if report(&found, &sources, color) {
         return Err(Exit::Errors);
     }
@@ -185,7 +217,7 @@ pub fn prepare(project: &Path, args: &ProjectArgs, command: &str) -> Result<Read
         print_usage_error(&format!(
             "`{}` names no data: add a `[data]` section to `segl.toml` (see docs/run.md) or use \
              `--data ENTITY=PATH`",
-            input.name
+            input_name
         ));
         return Err(Exit::Usage);
     }
@@ -199,7 +231,7 @@ pub fn prepare(project: &Path, args: &ProjectArgs, command: &str) -> Result<Read
     Ok(Ready {
         program,
         dataset: loaded.dataset,
-        settings: RunSettings { as_of, params },
+        settings,
     })
 }
 

@@ -140,6 +140,10 @@ registry! {
 
     // Warnings from loading data.
     W0600 Warning Stable "record whose related record is missing";
+
+    // Compiling to SQL.
+    E0900 Error Stable "rule the SQL engine cannot express";
+    E0901 Error Stable "decimal arithmetic in SQLite";
 }
 
 impl Code {
