@@ -144,7 +144,10 @@ impl Dialect {
     /// A date from integer year, month and day expressions.
     pub(crate) fn make_date(self, y: &str, m: &str, d: &str) -> String {
         match self {
-            Dialect::DuckDb | Dialect::Postgres => format!("make_date({y}, {m}, {d})"),
+            Dialect::DuckDb => format!("make_date({y}, {m}, {d})"),
+            Dialect::Postgres => format!(
+                "make_date(CAST({y} AS INTEGER), CAST({m} AS INTEGER), CAST({d} AS INTEGER))"
+            ),
             Dialect::Sqlite => format!("printf('%04d-%02d-%02d', {y}, {m}, {d})"),
         }
     }
