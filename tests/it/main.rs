@@ -13,3 +13,4 @@ mod parse;
 mod render;
 mod run;
 mod sample;
+mod sql;
