@@ -117,9 +117,9 @@ impl Dialect {
         match self {
             Dialect::DuckDb => Some(format!("timezone({tz_lit}, CAST({date} AS TIMESTAMP))")),
             Dialect::Postgres => Some(format!("(CAST({date} AS TIMESTAMP) AT TIME ZONE {tz_lit})")),
-            Dialect::Sqlite if tz == "UTC" => Some(format!(
-                "(CAST(unixepoch({date}) AS INTEGER) * 1000000)"
-            )),
+            Dialect::Sqlite if tz == "UTC" => {
+                Some(format!("(CAST(unixepoch({date}) AS INTEGER) * 1000000)"))
+            }
             Dialect::Sqlite => None,
         }
     }
@@ -128,7 +128,10 @@ impl Dialect {
     pub(crate) fn date_part(self, part: &str, date: &str) -> String {
         match self {
             Dialect::DuckDb | Dialect::Postgres => {
-                format!("CAST(EXTRACT({} FROM {date}) AS BIGINT)", part.to_uppercase())
+                format!(
+                    "CAST(EXTRACT({} FROM {date}) AS BIGINT)",
+                    part.to_uppercase()
+                )
             }
             Dialect::Sqlite => {
                 let f = match part {

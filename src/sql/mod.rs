@@ -23,9 +23,8 @@ use crate::engine::RunSettings;
 use crate::engine::lower::Rule;
 use crate::engine::lower::time::{date_range, instant_range};
 use crate::ir::{
-    AggFunc, ArithOp, Builtin, CompareOp, EntityId, Expr, ExprKind, PopFunc, Program,
-    RelationKind, RelationRef, ScoreId, SegmentId, TextOp, TierSetId, Type, Value, Window,
-    dump_expr,
+    AggFunc, ArithOp, Builtin, CompareOp, EntityId, Expr, ExprKind, PopFunc, Program, RelationKind,
+    RelationRef, ScoreId, SegmentId, TextOp, TierSetId, Type, Value, Window, dump_expr,
 };
 use crate::source::Span;
 
@@ -100,7 +99,9 @@ pub fn compile(
                 script.push_str(&sql);
             }
             Err(u) => {
-                return Err(vec![Diagnostic::new(u.code, u.span, u.message).help(u.help)]);
+                return Err(vec![
+                    Diagnostic::new(u.code, u.span, u.message).help(u.help),
+                ]);
             }
         }
     }
@@ -583,7 +584,8 @@ impl<'a> Compiler<'a> {
         let built = self.frame(rel.target, &wanted)?;
         let via = built.exprs.last().cloned().unwrap_or_default();
         let mut body = format!("SELECT\n  {via} AS {}", self.q(KEY));
-        let key_col = self.q(&p.entity(frame.entity).fields[p.entity(frame.entity).key.index()].name);
+        let key_col =
+            self.q(&p.entity(frame.entity).fields[p.entity(frame.entity).key.index()].name);
         let alias = self.fresh("j");
         for ((key, e), (w, f, v)) in aggs.iter().zip(slots) {
             let ExprKind::Aggregate { func, value, .. } = &e.kind else {
@@ -830,7 +832,11 @@ impl<'a> Compiler<'a> {
                 "{} of each {} record{}",
                 pop_title(*func),
                 def.name,
-                if within.is_some() { " within its group" } else { "" }
+                if within.is_some() {
+                    " within its group"
+                } else {
+                    ""
+                }
             ),
             body,
         ));
@@ -989,14 +995,16 @@ impl<'a> Compiler<'a> {
     }
 
     fn local_date(&self, x: &str, span: Span) -> Result<String> {
-        self.d.local_date(x, &self.tz, &self.tz_lit()).ok_or_else(|| {
-            self.unsupported(
-                span,
-                "local dates in a time zone",
-                "SQLite has no time zones; set `time_zone = \"UTC\"` in `segl.toml` or compile \
+        self.d
+            .local_date(x, &self.tz, &self.tz_lit())
+            .ok_or_else(|| {
+                self.unsupported(
+                    span,
+                    "local dates in a time zone",
+                    "SQLite has no time zones; set `time_zone = \"UTC\"` in `segl.toml` or compile \
                  this rule for DuckDB or PostgreSQL",
-            )
-        })
+                )
+            })
     }
 
     #[allow(clippy::too_many_lines)]
@@ -1012,9 +1020,7 @@ impl<'a> Compiler<'a> {
         Ok(match &e.kind {
             ExprKind::Literal(v) => Sql::at(self.literal(v, &e.ty, span)?, 1),
             ExprKind::Field(f) => Sql::at(self.q(&p.field(*f).name), 1),
-            ExprKind::Lookup { .. }
-            | ExprKind::Aggregate { .. }
-            | ExprKind::Population { .. } => {
+            ExprKind::Lookup { .. } | ExprKind::Aggregate { .. } | ExprKind::Population { .. } => {
                 return Err(self.unsupported(
                     span,
                     "this value here",
@@ -1092,7 +1098,9 @@ impl<'a> Compiler<'a> {
             ExprKind::Today => Sql::at(d.date_lit(as_of.date), 1),
             ExprKind::Now => Sql::at(
                 d.instant_lit(as_of.instant.as_microsecond())
-                    .ok_or_else(|| self.unsupported(span, "this moment", "use a later as-of date"))?,
+                    .ok_or_else(|| {
+                        self.unsupported(span, "this moment", "use a later as-of date")
+                    })?,
                 1,
             ),
             ExprKind::Not(x) => {
@@ -1474,7 +1482,11 @@ impl<'a> Compiler<'a> {
         let as_of = self.settings.as_of.date;
         let year = as_of.year();
         let next = year.checked_add(1).ok_or_else(|| {
-            self.unsupported(span, "a date this far in the future", "use an earlier as-of date")
+            self.unsupported(
+                span,
+                "a date this far in the future",
+                "use an earlier as-of date",
+            )
         })?;
         let d = self.d;
         let m = d.date_part("month", date);
@@ -1605,7 +1617,13 @@ fn rule_expr(kind: ExprKind, ty: Type, span: Span) -> Expr {
 
 fn indent(body: &str) -> String {
     body.lines()
-        .map(|l| if l.is_empty() { String::new() } else { format!("  {l}") })
+        .map(|l| {
+            if l.is_empty() {
+                String::new()
+            } else {
+                format!("  {l}")
+            }
+        })
         .collect::<Vec<_>>()
         .join("\n")
 }

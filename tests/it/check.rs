@@ -117,11 +117,15 @@ fn registry_docs_and_fixtures_agree() {
     let docs = root().join("docs/diagnostics");
     // A code's fixture is a file or folder in `tests/fixtures/errors` (rules) or
     // `tests/fixtures/data` (data files), named starting with the code.
-    let fixtures: Vec<String> = ["tests/fixtures/errors", "tests/fixtures/data", "tests/fixtures/sql"]
-        .iter()
-        .flat_map(|dir| std::fs::read_dir(root().join(dir)).unwrap())
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
+    let fixtures: Vec<String> = [
+        "tests/fixtures/errors",
+        "tests/fixtures/data",
+        "tests/fixtures/sql",
+    ]
+    .iter()
+    .flat_map(|dir| std::fs::read_dir(root().join(dir)).unwrap())
+    .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+    .collect();
     let index = std::fs::read_to_string(docs.join("README.md")).unwrap();
     for info in REGISTRY {
         let page = std::fs::read_to_string(docs.join(format!("{}.md", info.name)))

@@ -141,10 +141,8 @@ fn compare_on_engine(dialect: Dialect, engine: &str) -> Vec<String> {
         tables: std::collections::HashMap::new(),
     };
     let sql = compile(&program, &settings(), &options).unwrap();
-    let dir = Scratch(std::env::temp_dir().join(format!(
-        "segl-sql-{engine}-{}",
-        std::process::id()
-    )));
+    let dir =
+        Scratch(std::env::temp_dir().join(format!("segl-sql-{engine}-{}", std::process::id())));
     std::fs::create_dir_all(dir.path()).unwrap();
     let sql_path = dir.path().join("rules.sql");
     std::fs::write(&sql_path, &sql).unwrap();
@@ -193,7 +191,11 @@ fn compare_on_engine(dialect: Dialect, engine: &str) -> Vec<String> {
         .args(&args)
         .output()
         .unwrap();
-    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
     let mut diffs = Vec::new();
     for (entity, file) in [("customer", "segl.csv"), ("company", "segl.company.csv")] {
         let expected = read_csv(&dir.path().join(file));
@@ -226,14 +228,20 @@ fn postgres_computes_what_segl_run_computes() {
             "SEGL_PG_DSN is not set: run `eval \"$(bash scripts/test-env.sh)\"` first, or leave \
              PostgreSQL out with SEGL_SQL_ENGINES=duckdb,sqlite"
         );
-        assert_eq!(compare_on_engine(Dialect::Postgres, "postgres"), Vec::<String>::new());
+        assert_eq!(
+            compare_on_engine(Dialect::Postgres, "postgres"),
+            Vec::<String>::new()
+        );
     }
 }
 
 #[test]
 fn sqlite_computes_what_segl_run_computes() {
     if wanted("sqlite") {
-        assert_eq!(compare_on_engine(Dialect::Sqlite, "sqlite"), Vec::<String>::new());
+        assert_eq!(
+            compare_on_engine(Dialect::Sqlite, "sqlite"),
+            Vec::<String>::new()
+        );
     }
 }
 
@@ -247,7 +255,8 @@ fn duckdb_computes_what_segl_run_computes() {
             compare_on_engine(Dialect::DuckDb, "duckdb"),
             vec![
                 "customer/C0002523/rfm_save_list: Some(\"true\") != Some(\"false\")".to_owned(),
-                "customer/C0002523/rfm_class: Some(\"at_risk\") != Some(\"hibernating\")".to_owned(),
+                "customer/C0002523/rfm_class: Some(\"at_risk\") != Some(\"hibernating\")"
+                    .to_owned(),
             ]
         );
     }
@@ -276,7 +285,9 @@ fn sql_error_fixtures_report_their_code() {
         let mut diagnostics = compile(&program, &settings(), &options).unwrap_err();
         segl::diagnostics::sort(&mut diagnostics, &report.sources);
         assert!(
-            diagnostics.iter().all(|d| name.starts_with(d.code.as_str())),
+            diagnostics
+                .iter()
+                .all(|d| name.starts_with(d.code.as_str())),
             "{name}: {diagnostics:?}"
         );
         let shown = segl::diagnostics::render::plain(&diagnostics, &report.sources);
