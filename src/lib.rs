@@ -18,5 +18,6 @@ pub mod sample;
 pub mod schema;
 pub mod sema;
 pub mod source;
+pub mod sql;
 pub mod syntax;
 pub mod testing;

@@ -14,6 +14,7 @@ mod project;
 mod run;
 mod schema;
 mod test;
+mod sql;
 mod why;
 mod write;
 
@@ -67,6 +68,8 @@ enum Command {
     Run(run::RunArgs),
     /// Run the tests written in rule files, with coverage
     Test(test::TestArgs),
+    /// Compile segments, tiers and scores to SQL for DuckDB, PostgreSQL or SQLite
+    Sql(sql::SqlArgs),
     /// Explain why one record is in or out of each segment, with the values that decided it
     Why(why::WhyArgs),
     /// Show the documentation page of a diagnostic code, e.g. `segl explain E0300`
@@ -155,6 +158,7 @@ fn run(cli: Cli) -> Exit {
         Command::Run(args) => run::run(&args),
         Command::Test(args) => test::run(&args),
         Command::Why(args) => why::run(&args),
+        Command::Sql(args) => sql::run(&args),
         Command::Explain(args) => explain::run(&args),
         Command::Codes => codes::run(),
         Command::Generate(args) => generate::run(&args),

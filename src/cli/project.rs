@@ -182,7 +182,48 @@ pub fn settle(
         ));
         return Err(Exit::Usage);
     };
+    let settings = run_settings(program, config, args)?;
 
+    let dir = project_dir(project);
+    let (specs, found) = project::data::data_sources(config, sources, program, name);
+    let mut data_sources: Vec<DataSource> = specs.iter().map(|s| s.resolve(&dir)).collect();
+    for d in &args.data {
+        let Some((entity, path)) = d.split_once('=') else {
+            print_usage_error(&format!(
+                "`--data {d}` needs an entity and a file, as in `--data customer=customers.csv`"
+            ));
+            return Err(Exit::Usage);
+        };
+        let id = entity_named(program, entity.trim()).map_err(|m| {
+            print_usage_error(&format!("`--data {d}`: {m}"));
+            Exit::Usage
+        })?;
+        data_sources.retain(|s| s.entity != id);
+        data_sources.push(DataSource::new(id, PathBuf::from(path), path.to_owned()));
+    }
+    if data_sources.is_empty() && !found.iter().any(Diagnostic::is_error) {
+        print_usage_error(&format!(
+            "`{name}` names no data: add a `[data]` section to `segl.toml` (see docs/run.md) or use \
+             `--data ENTITY=PATH`"
+        ));
+        return Err(Exit::Usage);
+    }
+    Ok((
+        Settled {
+            settings,
+            data_sources,
+        },
+        found,
+    ))
+}
+
+/// The as-of moment (in the project's time zone) and the parameter values of a checked project.
+/// Problems with the command are printed and returned as the exit code.
+pub fn run_settings(
+    program: &Program,
+    config: &project::Config,
+    args: &ProjectArgs,
+) -> Result<RunSettings, Exit> {
     let time_zone = match &config.time_zone {
         Some((zone, _)) => jiff::tz::TimeZone::get(zone).map_err(|e| {
             print_usage_error(&format!("the time zone `{zone}` cannot be used: {e}"));
@@ -215,38 +256,44 @@ pub fn settle(
             })?;
         params.insert(id, v);
     }
+    Ok(RunSettings { as_of, params })
+}
 
-    let dir = project_dir(project);
-    let (specs, found) = project::data::data_sources(config, sources, program, name);
-    let mut data_sources: Vec<DataSource> = specs.iter().map(|s| s.resolve(&dir)).collect();
-    for d in &args.data {
-        let Some((entity, path)) = d.split_once('=') else {
-            print_usage_error(&format!(
-                "`--data {d}` needs an entity and a file, as in `--data customer=customers.csv`"
-            ));
-            return Err(Exit::Usage);
-        };
-        let id = entity_named(program, entity.trim()).map_err(|m| {
-            print_usage_error(&format!("`--data {d}`: {m}"));
-            Exit::Usage
-        })?;
-        data_sources.retain(|s| s.entity != id);
-        data_sources.push(DataSource::new(id, PathBuf::from(path), path.to_owned()));
+/// A checked project with its as-of moment and parameters settled, for commands that read no
+/// data (`segl sql`).
+pub struct Checked {
+    pub program: Program,
+    pub sources: SourceMap,
+    pub settings: RunSettings,
+    pub color: bool,
+}
+
+/// Checks the project and settles its as-of moment and parameters, without reading data. On
+/// failure the problem is already printed and the exit code is returned.
+pub fn checked(project: &Path, args: &ProjectArgs, command: &str) -> Result<Checked, Exit> {
+    let color = stderr_color(args.color);
+    let input = one_project(project, command)?;
+    let checked = check_project(&input);
+    let sources = checked.sources;
+    if report(&checked.diagnostics, &sources, color) {
+        return Err(Exit::Errors);
     }
-    if data_sources.is_empty() && !found.iter().any(Diagnostic::is_error) {
+    let program = checked.program.ok_or(Exit::Errors)?;
+    let Some(config) = checked.config else {
         print_usage_error(&format!(
-            "`{name}` names no data: add a `[data]` section to `segl.toml` (see docs/run.md) or use \
-             `--data ENTITY=PATH`"
+            "`{}` has no `segl.toml`; add one (see docs/cli.md) so segl knows the project's time \
+             zone and as-of date",
+            input.name
         ));
         return Err(Exit::Usage);
-    }
-    Ok((
-        Settled {
-            settings: RunSettings { as_of, params },
-            data_sources,
-        },
-        found,
-    ))
+    };
+    let settings = run_settings(&program, &config, args)?;
+    Ok(Checked {
+        program,
+        sources,
+        settings,
+        color,
+    })
 }
 
 /// An entity by name, or a sentence saying which names exist.

@@ -151,7 +151,7 @@ pub fn run(args: &RunArgs) -> Exit {
     Exit::Clean
 }
 
-fn find_rule(program: &Program, name: &str) -> Result<Rule, String> {
+pub fn find_rule(program: &Program, name: &str) -> Result<Rule, String> {
     if let Some(i) = program.segments.iter().position(|s| s.name == name) {
         return Ok(Rule::Segment(SegmentId::from_index(i)));
     }

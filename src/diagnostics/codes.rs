@@ -175,6 +175,10 @@ registry! {
     W0754 Warning Stable "enum value no record has";
     W0755 Warning Stable "data column the schema does not declare";
     W0756 Warning Stable "optional field unknown in every record";
+
+    // Compiling to SQL.
+    E0900 Error Stable "rule the SQL engine cannot express";
+    E0901 Error Stable "decimal arithmetic in SQLite";
 }
 
 impl Code {

@@ -18,3 +18,4 @@ mod run;
 mod sample;
 mod scaffold;
 mod testing;
+mod sql;

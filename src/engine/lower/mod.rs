@@ -6,7 +6,7 @@
 //! and projections for definitions, segments, tiers and scores. Every column name is unique
 //! within a run (`c0`, `c1`, ...), so joins never clash.
 
-mod time;
+pub mod time;
 pub mod udf;
 
 use std::collections::{BTreeMap, HashMap, HashSet};

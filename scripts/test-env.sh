@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Prepares the SQL engines the `sql` integration tests run segl's SQL on, and prints the
+# environment the tests read. Used by `.ci/run` and by developers:
+#
+#   eval "$(bash scripts/test-env.sh)" && cargo test --test it sql
+#
+# - DuckDB and psycopg (PostgreSQL driver) from PyPI, in a virtual environment under
+#   ${SEGL_SQL_VENV:-$HOME/.cache/segl/sql-venv}; SQLite is Python's built-in `sqlite3`.
+# - A throwaway PostgreSQL server (Debian's `postgresql` package; installed with apt-get when
+#   missing and allowed) on 127.0.0.1:${SEGL_PG_PORT:-54329}, data in a temporary directory,
+#   run as the `postgres` user when started by root.
+set -euo pipefail
+
+venv="${SEGL_SQL_VENV:-$HOME/.cache/segl/sql-venv}"
+port="${SEGL_PG_PORT:-54329}"
+
+if ! "$venv/bin/python" -c 'import duckdb, psycopg' 2>/dev/null; then
+    python3 -m venv "$venv" >&2
+    "$venv/bin/pip" install --quiet duckdb 'psycopg[binary]' >&2
+fi
+
+pg_bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true)
+if [ -z "$pg_bin" ] && command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
+    apt-get install -y -q postgresql >&2
+    pg_bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
+fi
+if [ -z "$pg_bin" ]; then
+    echo "scripts/test-env.sh: PostgreSQL is not installed (apt-get install postgresql)" >&2
+    exit 1
+fi
+
+as_pg() {
+    if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+if ! "$venv/bin/python" -c "import psycopg; psycopg.connect('host=127.0.0.1 port=$port user=postgres dbname=postgres').close()" 2>/dev/null; then
+    data=$(mktemp -d /tmp/segl-pg.XXXXXX)
+    [ "$(id -u)" = 0 ] && chown postgres "$data"
+    as_pg "$pg_bin/initdb" -D "$data" -U postgres --auth=trust --encoding=UTF8 --locale=C.UTF-8 >&2
+    as_pg "$pg_bin/pg_ctl" -D "$data" -l "$data/server.log" -w \
+        -o "-c listen_addresses=127.0.0.1 -p $port -k $data" start >&2
+fi
+
+echo "export SEGL_SQL_PYTHON='$venv/bin/python'"
+echo "export SEGL_PG_DSN='host=127.0.0.1 port=$port user=postgres dbname=postgres'"
