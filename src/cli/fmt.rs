@@ -173,8 +173,9 @@ pub fn run(args: &FmtArgs) -> Exit {
             )
         } else {
             format!(
-                "{changed} of {total} {} not formatted; run `segl fmt` to format {}",
-                if changed == 1 { "file is" } else { "files are" },
+                "{changed} of {} {} not formatted; run `segl fmt` to format {}",
+                plural(total, "file", "files"),
+                if changed == 1 { "is" } else { "are" },
                 if changed == 1 { "it" } else { "them" }
             )
         }

@@ -13,8 +13,8 @@ mod new;
 mod project;
 mod run;
 mod schema;
-mod test;
 mod sql;
+mod test;
 mod why;
 mod write;
 

@@ -81,6 +81,14 @@ pub static LINTS: &[LintInfo] = &[
     lint(Code::W0709, "missing-owner", Level::Allow),
     lint(Code::W0710, "missing-description", Level::Allow),
     lint(Code::W0711, "unusable-allow-comment", Level::Warn),
+    // Found by `segl check --data`.
+    lint(Code::W0750, "segment-matches-no-one", Level::Warn),
+    lint(Code::W0751, "segment-matches-everyone", Level::Warn),
+    lint(Code::W0752, "condition-without-effect", Level::Warn),
+    lint(Code::W0753, "tier-catches-no-one", Level::Warn),
+    lint(Code::W0754, "enum-value-never-seen", Level::Warn),
+    lint(Code::W0755, "undeclared-column", Level::Warn),
+    lint(Code::W0756, "optional-field-always-unknown", Level::Warn),
 ];
 
 const fn lint(code: Code, name: &'static str, default: Level) -> LintInfo {
@@ -300,11 +308,13 @@ pub fn catalogue() -> String {
          reports them after the rules check without errors. Each can be set to `allow`, `warn` or\n\
          `deny` in the `[lints]` section of `segl.toml`, by code or by name, and one place can be\n\
          silenced with a comment such as `# segl: allow W0705 because records without a value are\n\
-         wanted here`. See [the command line](cli.md#lints) for details.\n\n\
+         wanted here`. See [the command line](cli.md#lints) for details. The W075x warnings come\n\
+         from `segl check --data`, which checks the rules against the project's data.\n\n\
          | code | name | default | what it finds |\n|---|---|---|---|\n",
     );
     for entry in REGISTRY.iter().filter(|i| i.severity == Severity::Warning) {
-        let (name, default) = info(entry.code).map_or(("", Level::Warn), |l| (l.name, l.default));
+        let (name, default) =
+            info(entry.code).map_or(("(none)", Level::Warn), |l| (l.name, l.default));
         let default = match default {
             Level::Allow => "off (opt-in)",
             Level::Warn => "warn",

@@ -453,10 +453,10 @@ fn test_failures_as_github_annotations() {
     assert_eq!(run.code, 1, "{}", run.stderr);
     let lines: Vec<&str> = run.stdout.lines().collect();
     assert!(
-        lines
-            .iter()
-            .any(|l| l.starts_with("::error file=tests/fixtures/test/failing/")
-                && l.contains("title=E0800 test expectation not met::")),
+        lines.iter().any(
+            |l| l.starts_with("::error file=tests/fixtures/test/failing/")
+                && l.contains("title=E0800 test expectation not met::")
+        ),
         "{}",
         run.stdout
     );
@@ -480,5 +480,9 @@ fn test_failures_as_github_annotations() {
         "{}",
         gaps.stdout
     );
-    assert!(gaps.stdout.contains("%25"), "percent signs are escaped: {}", gaps.stdout);
+    assert!(
+        gaps.stdout.contains("%25"),
+        "percent signs are escaped: {}",
+        gaps.stdout
+    );
 }

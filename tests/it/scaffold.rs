@@ -328,7 +328,10 @@ fn the_example_project_checks_and_runs() {
     let fmt = segl(&project, &["fmt", "--check"]);
     assert_eq!(fmt.code, 0, "{}{}", fmt.stdout, fmt.stderr);
     // The example's test passes and reaches every condition, tier row and score rule.
-    let test = segl(&project, &["test", "--min-coverage", "100", "--format", "plain"]);
+    let test = segl(
+        &project,
+        &["test", "--min-coverage", "100", "--format", "plain"],
+    );
     assert_eq!(test.code, 0, "{}{}", test.stdout, test.stderr);
     // The template's test, checked against the engine: its records as data files.
     std::fs::write(
