@@ -96,7 +96,17 @@ impl Dialect {
     /// An exact decimal constant.
     pub(crate) fn decimal_lit(self, text: &str) -> String {
         match self {
-            Dialect::DuckDb => format!("CAST({text} AS DECIMAL(38, {}))", scale_of(text)),
+            // As narrow as the constant: DuckDB gives `COALESCE`, `CASE` and arithmetic the width
+            // and scale that hold both sides, and a 38-digit constant would leave no room for
+            // the other side's decimals (a sum of cents would be rounded to whole units).
+            Dialect::DuckDb => {
+                let scale = scale_of(text);
+                let digits = text.chars().filter(char::is_ascii_digit).count();
+                format!(
+                    "CAST({text} AS DECIMAL({}, {scale}))",
+                    digits.max(scale + 1).min(38)
+                )
+            }
             Dialect::Postgres => format!("{text}::NUMERIC"),
             Dialect::Sqlite => text.to_owned(),
         }
@@ -287,7 +297,9 @@ impl Dialect {
     /// `value` converted to an exact decimal.
     pub(crate) fn to_decimal(self, x: &str) -> String {
         match self {
-            Dialect::DuckDb => format!("CAST({x} AS DECIMAL(38, 0))"),
+            // Wide enough for any whole number (BIGINT has 19 digits), and no wider: see
+            // `decimal_lit`.
+            Dialect::DuckDb => format!("CAST({x} AS DECIMAL(19, 0))"),
             Dialect::Postgres => format!("CAST({x} AS NUMERIC)"),
             Dialect::Sqlite => x.to_owned(),
         }
