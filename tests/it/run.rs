@@ -285,3 +285,21 @@ fn why_explains_one_customer() {
     assert_eq!(code, 2);
     assert!(err.contains("there is no customer with the key"), "{err}");
 }
+
+/// A related record whose condition is unknown does not pass it, so `every` is false for its
+/// owner, in the engine as in the reference evaluator (the fixture's own test runs on the
+/// reference evaluator).
+#[test]
+fn every_counts_a_record_with_an_unknown_condition_against_it() {
+    let dir = root().join("tests/fixtures/run/every-with-unknown");
+    let out = std::env::temp_dir().join(format!("segl-every-{}.csv", std::process::id()));
+    let (code, _, stderr) = segl(&["run", dir.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(
+        std::fs::read_to_string(&out).unwrap(),
+        "id,only_gift_orders,no_gift_orders\nc1,false,false\nc2,true,false\n"
+    );
+    let _ = std::fs::remove_file(&out);
+    let (code, stdout, stderr) = segl(&["test", dir.to_str().unwrap()]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+}

@@ -518,8 +518,10 @@ impl Planner<'_> {
                 AggFunc::Max => agg::max(only(both(w, filt), v.unwrap_or_else(one))?),
                 AggFunc::Any => agg::count(only(both(w, filt), one())?),
                 // Every record meets a missing condition: nothing to count, so always true.
+                // A record whose condition is unknown does not pass it (closed world), so it
+                // counts against `every`: `IS NOT TRUE`, not `NOT`.
                 AggFunc::Every => match filt {
-                    Some(filt) => agg::count(only(both(w, Some(not(filt))), one())?),
+                    Some(filt) => agg::count(only(both(w, Some(filt.is_not_true())), one())?),
                     None => agg::count(only(Some(lit(false)), one())?),
                 },
             };
