@@ -449,7 +449,10 @@ impl Printer<'_> {
                 )
             })
             .collect();
-        let has_comment = self.comment_in(start(r.span), end(r.span));
+        // Only comments between the braces keep the fields on lines of their own: one between
+        // the entity and the key moves above the record, and the record is laid out as if it
+        // were not there (so that formatting twice gives the same text).
+        let has_comment = self.comment_in(end(r.key.span), end(r.span));
         self.push_at(&head, r.entity.span.to(r.key.span));
         if fields.is_empty() {
             self.push(" {}");
