@@ -381,6 +381,68 @@ pub struct Expr {
     pub span: Span,
 }
 
+impl Expr {
+    /// The direct operands evaluated on the same record. Aggregate filters and values, and
+    /// looked-up values, belong to other records and are not included.
+    #[must_use]
+    pub fn operands(&self) -> Vec<&Expr> {
+        match &self.kind {
+            ExprKind::Literal(_)
+            | ExprKind::Field(_)
+            | ExprKind::Param(_)
+            | ExprKind::Definition(_)
+            | ExprKind::Segment(_)
+            | ExprKind::Tier(_)
+            | ExprKind::Score(_)
+            | ExprKind::Today
+            | ExprKind::Now
+            | ExprKind::Error
+            | ExprKind::Lookup { .. }
+            | ExprKind::Aggregate { .. } => Vec::new(),
+            ExprKind::Not(x)
+            | ExprKind::Neg(x)
+            | ExprKind::IsKnown(x)
+            | ExprKind::IsEmpty(x)
+            | ExprKind::DaysSince(x)
+            | ExprKind::Anniversary(x)
+            | ExprKind::Coerce(x) => vec![x],
+            ExprKind::And(xs) | ExprKind::Or(xs) | ExprKind::List(xs) => xs.iter().collect(),
+            ExprKind::Call { args, .. } => args.iter().collect(),
+            ExprKind::Arith { lhs, rhs, .. } | ExprKind::Compare { lhs, rhs, .. } => vec![lhs, rhs],
+            ExprKind::Text { value, pattern, .. } => vec![value, pattern],
+            ExprKind::InList { value, options, .. } => {
+                let mut v: Vec<&Expr> = vec![value];
+                v.extend(options.iter());
+                v
+            }
+            ExprKind::Between { value, low, high } => vec![value, low, high],
+            ExprKind::ListContains {
+                list,
+                element: other,
+                ..
+            }
+            | ExprKind::ListContainsAny {
+                list,
+                elements: other,
+                ..
+            }
+            | ExprKind::ListContainsAll {
+                list,
+                elements: other,
+                ..
+            } => vec![list, other],
+            ExprKind::InWindow { value, .. } => vec![value],
+            ExprKind::Population { value, within, .. } => {
+                let mut v: Vec<&Expr> = vec![value];
+                if let Some(w) = within {
+                    v.push(w);
+                }
+                v
+            }
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ArithOp {
     Add,

@@ -621,57 +621,16 @@ fn field_path(p: &Program, e: &Expr) -> Option<String> {
     }
 }
 
-/// The direct parts of an expression.
+/// Every operand, looking through lookups and into aggregate filters and values too.
 fn children(e: &Expr) -> Vec<&Expr> {
     match &e.kind {
-        ExprKind::Literal(_)
-        | ExprKind::Field(_)
-        | ExprKind::Param(_)
-        | ExprKind::Definition(_)
-        | ExprKind::Segment(_)
-        | ExprKind::Tier(_)
-        | ExprKind::Score(_)
-        | ExprKind::Today
-        | ExprKind::Now
-        | ExprKind::Error => Vec::new(),
         ExprKind::Lookup { value, .. } => vec![value],
-        ExprKind::Not(x)
-        | ExprKind::Neg(x)
-        | ExprKind::IsKnown(x)
-        | ExprKind::IsEmpty(x)
-        | ExprKind::DaysSince(x)
-        | ExprKind::Anniversary(x)
-        | ExprKind::Coerce(x) => vec![x],
-        ExprKind::InWindow { value, .. } => vec![value],
-        ExprKind::And(xs) | ExprKind::Or(xs) | ExprKind::List(xs) => xs.iter().collect(),
-        ExprKind::Call { args, .. } => args.iter().collect(),
-        ExprKind::Arith { lhs, rhs, .. } | ExprKind::Compare { lhs, rhs, .. } => vec![lhs, rhs],
-        ExprKind::Text { value, pattern, .. } => vec![value, pattern],
-        ExprKind::InList { value, options, .. } => {
-            let mut v: Vec<&Expr> = vec![value];
-            v.extend(options.iter());
-            v
-        }
-        ExprKind::Between { value, low, high } => vec![value, low, high],
-        ExprKind::ListContains { list, element, .. } => vec![list, element],
-        ExprKind::ListContainsAny { list, elements, .. }
-        | ExprKind::ListContainsAll { list, elements, .. } => vec![list, elements],
-        ExprKind::Aggregate { source, value, .. } => {
-            let mut v: Vec<&Expr> = Vec::new();
-            if let Some(f) = &source.filter {
-                v.push(f);
-            }
-            if let Some(x) = value {
-                v.push(x);
-            }
-            v
-        }
-        ExprKind::Population { value, within, .. } => {
-            let mut v: Vec<&Expr> = vec![value];
-            if let Some(w) = within {
-                v.push(w);
-            }
-            v
-        }
+        ExprKind::Aggregate { source, value, .. } => source
+            .filter
+            .as_deref()
+            .into_iter()
+            .chain(value.as_deref())
+            .collect(),
+        _ => e.operands(),
     }
 }

@@ -1647,42 +1647,12 @@ fn window_test(p: &Program, field: crate::ir::FieldRef, window: Window, span: Sp
     }
 }
 
-/// The direct sub-expressions in the same entity's scope.
+/// The operands compiled in the same query: a population function's value is ranked in its own
+/// CTE, so it is not one of them.
 fn children(e: &Expr) -> Vec<&Expr> {
-    match &e.kind {
-        ExprKind::Literal(_)
-        | ExprKind::Field(_)
-        | ExprKind::Param(_)
-        | ExprKind::Definition(_)
-        | ExprKind::Segment(_)
-        | ExprKind::Tier(_)
-        | ExprKind::Score(_)
-        | ExprKind::Today
-        | ExprKind::Now
-        | ExprKind::Error
-        | ExprKind::Lookup { .. }
-        | ExprKind::Aggregate { .. }
-        | ExprKind::Population { .. } => Vec::new(),
-        ExprKind::Not(x)
-        | ExprKind::Neg(x)
-        | ExprKind::IsKnown(x)
-        | ExprKind::IsEmpty(x)
-        | ExprKind::DaysSince(x)
-        | ExprKind::Anniversary(x)
-        | ExprKind::Coerce(x) => vec![x],
-        ExprKind::And(xs) | ExprKind::Or(xs) | ExprKind::List(xs) => xs.iter().collect(),
-        ExprKind::Call { args, .. } => args.iter().collect(),
-        ExprKind::Arith { lhs, rhs, .. } | ExprKind::Compare { lhs, rhs, .. } => vec![lhs, rhs],
-        ExprKind::Text { value, pattern, .. } => vec![value, pattern],
-        ExprKind::InList { value, options, .. } => {
-            let mut v: Vec<&Expr> = vec![value];
-            v.extend(options.iter());
-            v
-        }
-        ExprKind::Between { value, low, high } => vec![value, low, high],
-        ExprKind::ListContains { list, element, .. } => vec![list, element],
-        ExprKind::ListContainsAny { list, elements, .. }
-        | ExprKind::ListContainsAll { list, elements, .. } => vec![list, elements],
-        ExprKind::InWindow { value, .. } => vec![value],
+    if matches!(e.kind, ExprKind::Population { .. }) {
+        Vec::new()
+    } else {
+        e.operands()
     }
 }

@@ -341,42 +341,12 @@ impl<'p> Collector<'p> {
     }
 }
 
-/// The direct operands of an expression (not looking through aggregates or lookups).
+/// The operands whose conditions are covered with this record: a population function's value is
+/// about the whole population, so it is left out.
 fn children(e: &Expr) -> Vec<&Expr> {
-    match &e.kind {
-        ExprKind::Not(x)
-        | ExprKind::Neg(x)
-        | ExprKind::IsKnown(x)
-        | ExprKind::IsEmpty(x)
-        | ExprKind::DaysSince(x)
-        | ExprKind::Anniversary(x)
-        | ExprKind::Coerce(x) => vec![x],
-        ExprKind::InWindow { value, .. } => vec![value],
-        ExprKind::And(xs) | ExprKind::Or(xs) | ExprKind::List(xs) => xs.iter().collect(),
-        ExprKind::Call { args, .. } => args.iter().collect(),
-        ExprKind::Arith { lhs, rhs, .. } | ExprKind::Compare { lhs, rhs, .. } => vec![lhs, rhs],
-        ExprKind::Text { value, pattern, .. } => vec![value, pattern],
-        ExprKind::InList { value, options, .. } => {
-            let mut v = vec![value.as_ref()];
-            v.extend(options.iter());
-            v
-        }
-        ExprKind::Between { value, low, high } => vec![value, low, high],
-        ExprKind::ListContains { list, element, .. } => vec![list, element],
-        ExprKind::ListContainsAny { list, elements, .. }
-        | ExprKind::ListContainsAll { list, elements, .. } => vec![list, elements],
-        ExprKind::Literal(_)
-        | ExprKind::Field(_)
-        | ExprKind::Lookup { .. }
-        | ExprKind::Param(_)
-        | ExprKind::Definition(_)
-        | ExprKind::Segment(_)
-        | ExprKind::Tier(_)
-        | ExprKind::Score(_)
-        | ExprKind::Today
-        | ExprKind::Now
-        | ExprKind::Aggregate { .. }
-        | ExprKind::Population { .. }
-        | ExprKind::Error => Vec::new(),
+    if matches!(e.kind, ExprKind::Population { .. }) {
+        Vec::new()
+    } else {
+        e.operands()
     }
 }
