@@ -1,52 +1,9 @@
 //! Names: entity names from file names, and names written the way segl reads them.
 
-/// Words that cannot be a bare name in segl (or that mean something in a schema): names equal
-/// to one of them are written in backticks.
-const RESERVED: &[&str] = &[
-    "and",
-    "or",
-    "not",
-    "is",
-    "in",
-    "of",
-    "where",
-    "when",
-    "otherwise",
-    "true",
-    "false",
-    "today",
-    "now",
-    "between",
-    "contains",
-    "matches",
-    "segment",
-    "any",
-    "all",
-    "none",
-    "known",
-    "unknown",
-    "empty",
-    "last",
-    "next",
-    "this",
-    "ago",
-    "since",
-    "with",
-    "starts",
-    "ends",
-    "ignoring",
-    "case",
-    "does",
-    "entity",
-    "key",
-    "optional",
-    "label",
-    "synonyms",
-    "many",
-    "one",
-    "by",
-    "dated",
-    "list",
+/// Words of schema declarations, written in backticks when a drafted name equals one of them (on
+/// top of the words no name may be, `syntax::RESERVED`), so that a drafted schema reads clearly.
+const SCHEMA_WORDS: &[&str] = &[
+    "entity", "key", "optional", "label", "synonyms", "many", "one", "by", "dated", "list",
 ];
 
 /// Whether `name` can be written without backticks.
@@ -58,7 +15,8 @@ pub fn is_plain(name: &str) -> bool {
     };
     (first.is_alphabetic() || first == '_')
         && chars.all(|c| c.is_alphanumeric() || c == '_')
-        && !RESERVED.contains(&name)
+        && !crate::syntax::RESERVED.contains(&name)
+        && !SCHEMA_WORDS.contains(&name)
 }
 
 /// Whether `name` can be written at all (in backticks if need be).

@@ -8,6 +8,7 @@ mod parser;
 mod scan;
 
 pub use dump::dump;
+pub use errors::RESERVED;
 pub use parser::{Parsed, parse};
 
 #[cfg(test)]
