@@ -9,6 +9,10 @@ time zone UTC, the tables as temporary views). The CSV files of `rules/data` are
 entity with the column types segl expects (see docs/sql.md, "Tables"), the script's queries run,
 and each entity's membership is written to OUT_DIR/ENTITY.csv (booleans as true/false, unknown as
 an empty cell), in the query's row order.
+
+With SEGL_SQL_QUOTING naming a JSON file (a list of one-row `SELECT <text> AS <name>` queries),
+each query also runs and OUT_DIR/quoting.json gets, per query, [column name, value]: what the
+engine read from segl's quoted identifier and literal.
 """
 
 import csv
@@ -102,8 +106,12 @@ def connect(engine):
         import sqlite3
         return sqlite3.connect(":memory:")
     if engine == "spark":
+        # Spark talks to itself over the network: keep it on loopback.
+        os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
         from pyspark.sql import SparkSession
         session = (SparkSession.builder.master("local[2]").appName("segl-sql-test")
+                   .config("spark.driver.host", "127.0.0.1")
+                   .config("spark.driver.bindAddress", "127.0.0.1")
                    .config("spark.sql.session.timeZone", "UTC")
                    .config("spark.sql.ansi.enabled", "true")
                    .config("spark.sql.decimalOperations.allowPrecisionLoss", "false")
@@ -180,6 +188,20 @@ def main():
         script = f.read()
     conn = connect(engine)
     try:
+        quoting = os.environ.get("SEGL_SQL_QUOTING")
+        if quoting:
+            with open(quoting, encoding="utf-8") as f:
+                queries = json.load(f)
+            read = []
+            for query in queries:
+                if engine == "spark":
+                    frame = conn.sql(query)
+                    read.append([frame.columns[0], frame.collect()[0][0]])
+                else:
+                    cur = conn.execute(query)
+                    read.append([cur.description[0][0], cur.fetchone()[0]])
+            with open(os.path.join(out_dir, "quoting.json"), "w", encoding="utf-8") as out:
+                json.dump(read, out, ensure_ascii=False)
         load(engine, conn, data_dir)
         parts = re.split(r"^(?=-- Membership of each )", script, flags=re.M)
         for part in parts:
