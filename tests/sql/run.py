@@ -112,7 +112,9 @@ def connect(engine):
         session = (SparkSession.builder.master("local[2]").appName("segl-sql-test")
                    .config("spark.driver.host", "127.0.0.1")
                    .config("spark.driver.bindAddress", "127.0.0.1")
-                   .config("spark.sql.session.timeZone", "UTC")
+                   # The SQL must not depend on it; SEGL_SPARK_SESSION_TZ tries another zone.
+                   .config("spark.sql.session.timeZone",
+                           os.environ.get("SEGL_SPARK_SESSION_TZ", "UTC"))
                    .config("spark.sql.ansi.enabled", "true")
                    .config("spark.sql.decimalOperations.allowPrecisionLoss", "false")
                    .config("spark.sql.shuffle.partitions", "2")

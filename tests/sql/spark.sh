@@ -9,7 +9,8 @@
 #   ${SEGL_SPARK_VENV:-${CARGO_TARGET_DIR:-target}/spark-venv} (made on the first run).
 # - The machine's Java 17 or later (JAVA_HOME, or the newest /usr/lib/jvm/java-17-*;
 #   Debian: `apt-get install openjdk-17-jre-headless`).
-# Arguments go to `cargo test`.
+# The Spark session's time zone is UTC; SEGL_SPARK_SESSION_TZ=Pacific/Kiritimati (say) checks that
+# the SQL does not depend on it. Arguments go to `cargo test`.
 set -euo pipefail
 
 cd "$(dirname "$0")/../.."
