@@ -452,3 +452,84 @@ impl Dialect {
 fn scale_of(text: &str) -> usize {
     text.split_once('.').map_or(0, |(_, f)| f.len())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bigquery_decimals_are_numeric_until_they_need_bignumeric() {
+        let d = Dialect::BigQuery;
+        assert_eq!(d.decimal_lit("0.8"), "NUMERIC '0.8'");
+        assert_eq!(d.decimal_lit("-12.123456789"), "NUMERIC '-12.123456789'");
+        assert_eq!(d.decimal_lit("0.1234567891"), "BIGNUMERIC '0.1234567891'");
+        let wide = "1".repeat(30);
+        assert_eq!(d.decimal_lit(&wide), format!("BIGNUMERIC '{wide}'"));
+        assert_eq!(
+            d.decimal_product("`a`", "`b`"),
+            "(CAST(`a` AS BIGNUMERIC) * `b`)"
+        );
+        assert_eq!(Dialect::Spark.decimal_product("a", "b"), "(a * b)");
+    }
+
+    #[test]
+    fn narrow_decimal_constants() {
+        assert_eq!(
+            Dialect::Snowflake.decimal_lit("172.40"),
+            "CAST(172.40 AS NUMBER(5, 2))"
+        );
+        assert_eq!(
+            Dialect::Spark.decimal_lit("0.05"),
+            "CAST(0.05 AS DECIMAL(3, 2))"
+        );
+    }
+
+    #[test]
+    fn instants_name_their_offset() {
+        let whole = 1_779_573_600_000_000; // 2026-05-23 22:00:00 UTC
+        assert_eq!(
+            Dialect::BigQuery.instant_lit(whole).as_deref(),
+            Some("TIMESTAMP '2026-05-23 22:00:00+00'")
+        );
+        assert_eq!(
+            Dialect::Spark.instant_lit(whole).as_deref(),
+            Some("TIMESTAMP_LTZ '2026-05-23 22:00:00+00:00'")
+        );
+        assert_eq!(
+            Dialect::Snowflake.instant_lit(whole).as_deref(),
+            Some("TO_TIMESTAMP_TZ('2026-05-23 22:00:00 +00:00', 'YYYY-MM-DD HH24:MI:SS TZH:TZM')")
+        );
+        assert_eq!(
+            Dialect::Snowflake.instant_lit(whole - 1).as_deref(),
+            Some(
+                "TO_TIMESTAMP_TZ('2026-05-23 21:59:59.999999 +00:00', \
+                 'YYYY-MM-DD HH24:MI:SS.FF6 TZH:TZM')"
+            )
+        );
+    }
+
+    #[test]
+    fn closed_world_tests() {
+        assert_eq!(
+            Dialect::Snowflake.is_true("a > 1"),
+            "COALESCE(a > 1, FALSE)"
+        );
+        assert_eq!(Dialect::BigQuery.is_true("a > 1"), "(a > 1) IS TRUE");
+    }
+
+    #[test]
+    fn regular_expressions_search_in_every_warehouse() {
+        assert_eq!(
+            Dialect::Snowflake.regex("v", "'a'", false).as_deref(),
+            Some("(REGEXP_INSTR(v, 'a') > 0)")
+        );
+        assert_eq!(
+            Dialect::Spark.regex("v", "'a'", true).as_deref(),
+            Some("(v RLIKE CONCAT('(?iu)', 'a'))")
+        );
+        assert_eq!(
+            Dialect::BigQuery.regex("v", "'a'", false).as_deref(),
+            Some("REGEXP_CONTAINS(v, 'a')")
+        );
+    }
+}
