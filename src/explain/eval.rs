@@ -658,10 +658,16 @@ impl<'a> Evaluator<'a> {
                 if values.is_empty() {
                     V::Unknown
                 } else {
-                    let total: f64 = values.iter().filter_map(V::to_f64).sum();
+                    // Whole numbers and exact decimals: the exact sum divided once, so the result
+                    // does not depend on the order of the records.
+                    let total = if matches!(value.ty, Type::Integer | Type::Decimal) {
+                        sum(&values, &value.ty).to_f64()
+                    } else {
+                        Some(values.iter().filter_map(V::to_f64).sum())
+                    };
                     #[allow(clippy::cast_precision_loss)]
                     let n = values.len() as f64;
-                    V::Num(total / n)
+                    total.map_or(V::Unknown, |t| V::Num(t / n))
                 }
             }
             AggFunc::Min | AggFunc::Max => {

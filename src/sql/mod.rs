@@ -604,7 +604,7 @@ impl<'a> Compiler<'a> {
             };
             let value_ty = value.as_ref().map(|v| v.ty.clone());
             if !self.d.exact_decimals()
-                && matches!(func, AggFunc::Sum)
+                && matches!(func, AggFunc::Sum | AggFunc::Avg)
                 && value_ty == Some(Type::Decimal)
             {
                 return Err(self.inexact(e.span, "add up decimal numbers"));
@@ -613,6 +613,15 @@ impl<'a> Compiler<'a> {
                 AggFunc::Count => format!("COUNT({})", only(pred, &val)),
                 AggFunc::CountDistinct => format!("COUNT(DISTINCT {})", only(pred, &val)),
                 AggFunc::Sum => format!("SUM({})", only(pred, &val)),
+                // Whole numbers and exact decimals: the exact sum divided once by the count, as
+                // `segl run` does (a floating-point running sum depends on the row order).
+                AggFunc::Avg if matches!(value_ty, Some(Type::Integer | Type::Decimal)) => {
+                    let d = self.d.double();
+                    let kept = only(pred, &val);
+                    format!(
+                        "(CAST(SUM({kept}) AS {d}) / CAST(NULLIF(COUNT({kept}), 0) AS {d}))"
+                    )
+                }
                 AggFunc::Avg => format!(
                     "AVG({})",
                     only(pred, &format!("CAST({val} AS {})", self.d.double()))

@@ -474,6 +474,8 @@ impl Planner<'_> {
         let mut agg_exprs = Vec::new();
         let mut names = Vec::new();
         let mut distinct: Vec<(String, Option<Df>, Df)> = Vec::new();
+        // Exact averages: the position of the sum in `names`, and the name of its count.
+        let mut avg_counts: HashMap<usize, String> = HashMap::new();
         for ((_, e), (w, filt, v)) in aggs.iter().zip(&slots) {
             let ExprKind::Aggregate { func, .. } = &e.kind else {
                 continue;
@@ -510,6 +512,18 @@ impl Planner<'_> {
                     agg::count_distinct(only(both(w, filt), v.unwrap_or_else(one))?)
                 }
                 AggFunc::Sum => agg::sum(only(both(w, filt), v.unwrap_or_else(one))?),
+                // An average of whole numbers or exact decimals is their exact sum divided by
+                // their count, once: a float running sum would depend on the order of the
+                // records in the data file (250.00 could become 250.00000000000003).
+                AggFunc::Avg if exact_avg(e) => {
+                    let counted = self.fresh();
+                    agg_exprs.push(
+                        agg::count(only(both(w.clone(), filt.clone()), v.clone().unwrap_or_else(one))?)
+                            .alias(counted.clone()),
+                    );
+                    avg_counts.insert(names.len(), counted);
+                    agg::sum(only(both(w, filt), v.unwrap_or_else(one))?)
+                }
                 AggFunc::Avg => agg::avg(only(
                     both(w, filt),
                     cast(v.unwrap_or_else(one), DataType::Float64),
@@ -556,10 +570,18 @@ impl Planner<'_> {
         let schema = grouped.schema().clone();
         let mut df = df.join(grouped, JoinType::Left, &[&key_col], &[&key_name], None)?;
         // Over no related records: count and sum are 0, any is false, every is true.
-        for ((key, e), name) in aggs.iter().zip(names) {
+        for (i, ((key, e), name)) in aggs.iter().zip(names).enumerate() {
             let ExprKind::Aggregate { func, .. } = &e.kind else {
                 continue;
             };
+            if let Some(counted) = avg_counts.get(&i) {
+                let out = self.fresh();
+                let avg = cast(ident(name), DataType::Float64)
+                    / cast(ident(counted.clone()), DataType::Float64);
+                df = df.with_column(&out, avg)?;
+                frame.memo.insert(key.clone(), out);
+                continue;
+            }
             let column = ident(name.clone());
             let zero = || -> Result<Df> {
                 // Distinct counts are not in the grouped schema; they are counts (Int64).
@@ -1466,4 +1488,14 @@ pub fn column_expr(program: &Program, entity: EntityId, name: &str) -> Option<Ex
         nullable: d.value.nullable,
         span: d.span,
     })
+}
+
+/// Whether an average is computed from an exact sum: over whole numbers and exact decimals.
+fn exact_avg(e: &Expr) -> bool {
+    match &e.kind {
+        ExprKind::Aggregate {
+            value: Some(v), ..
+        } => matches!(v.ty, Type::Integer | Type::Decimal),
+        _ => false,
+    }
 }
