@@ -798,11 +798,15 @@ impl<'a> Evaluator<'a> {
                 let result = match func {
                     PopFunc::Percentile => V::Pct(Pct::Float(percentile)),
                     PopFunc::Rank => int_len(rank),
+                    // In whole numbers: `(r - 1) * k / (n - 1)`, rounded down, plus one.
                     PopFunc::Ntile(k) => {
-                        let g = (percentile * f64::from(*k)).floor() + 1.0;
-                        #[allow(clippy::cast_possible_truncation)]
-                        let g = g as i64;
-                        V::Int(g.min(i64::from(*k)))
+                        let k = i128::from(*k);
+                        let g = if n <= 1 {
+                            1
+                        } else {
+                            (less as i128) * k / ((n - 1) as i128) + 1
+                        };
+                        V::Int(i64::try_from(g.min(k)).unwrap_or(i64::MAX))
                     }
                     PopFunc::ShareOfTotal => match (v.to_f64(), total) {
                         (Some(x), Some(t)) if t != 0.0 => V::Pct(Pct::Float(x / t)),

@@ -395,15 +395,17 @@ impl Dialect {
         }
     }
 
-    /// The whole part of a non-negative number, as an integer.
-    pub(crate) fn floor_int(self, x: &str) -> String {
+    /// The quotient of two non-negative integers, rounded down, as an integer.
+    pub(crate) fn int_div(self, a: &str, b: &str) -> String {
         match self {
-            Dialect::DuckDb | Dialect::Postgres | Dialect::Snowflake | Dialect::Spark => {
-                format!("CAST(floor({x}) AS BIGINT)")
-            }
-            Dialect::BigQuery => format!("CAST(FLOOR({x}) AS INT64)"),
-            // Casting to an integer truncates in SQLite, which is the floor for x >= 0.
-            Dialect::Sqlite => format!("CAST({x} AS INTEGER)"),
+            Dialect::DuckDb => format!("({a} // {b})"),
+            Dialect::Postgres | Dialect::Sqlite => format!("({a} / {b})"),
+            Dialect::BigQuery => format!("DIV({a}, {b})"),
+            // `/` gives a decimal rounded to a few places after the point in Snowflake (so a
+            // quotient just below a whole number could round up); without the remainder the
+            // division is exact.
+            Dialect::Snowflake => format!("CAST((({a}) - MOD({a}, {b})) / {b} AS BIGINT)"),
+            Dialect::Spark => format!("({a} div {b})"),
         }
     }
 
@@ -506,6 +508,16 @@ mod tests {
                  'YYYY-MM-DD HH24:MI:SS.FF6 TZH:TZM')"
             )
         );
+    }
+
+    #[test]
+    fn whole_number_division_is_exact() {
+        assert_eq!(Dialect::BigQuery.int_div("a", "b"), "DIV(a, b)");
+        assert_eq!(
+            Dialect::Snowflake.int_div("a", "b"),
+            "CAST(((a) - MOD(a, b)) / b AS BIGINT)"
+        );
+        assert_eq!(Dialect::Spark.int_div("a", "b"), "(a div b)");
     }
 
     #[test]

@@ -618,9 +618,7 @@ impl<'a> Compiler<'a> {
                 AggFunc::Avg if matches!(value_ty, Some(Type::Integer | Type::Decimal)) => {
                     let d = self.d.double();
                     let kept = only(pred, &val);
-                    format!(
-                        "(CAST(SUM({kept}) AS {d}) / CAST(NULLIF(COUNT({kept}), 0) AS {d}))"
-                    )
+                    format!("(CAST(SUM({kept}) AS {d}) / CAST(NULLIF(COUNT({kept}), 0) AS {d}))")
                 }
                 AggFunc::Avg => format!(
                     "AVG({})",
@@ -814,9 +812,16 @@ impl<'a> Compiler<'a> {
             PopFunc::Percentile => {
                 format!("PERCENT_RANK() OVER (PARTITION BY {groups} ORDER BY {v} ASC)")
             }
+            // `floor(percentile * k) + 1` in whole numbers, as `segl run` computes it:
+            // `(r - 1) * k / (n - 1) + 1` (floating point would put 57% of 100 in group 57).
             PopFunc::Ntile(k) => {
-                let pr = format!("PERCENT_RANK() OVER (PARTITION BY {groups} ORDER BY {v} ASC)");
-                let group = format!("{} + 1", self.d.floor_int(&format!("{pr} * {k}")));
+                let r = format!("RANK() OVER (PARTITION BY {groups} ORDER BY {v} ASC)");
+                let n = format!("COUNT(*) OVER (PARTITION BY {groups})");
+                let group = format!(
+                    "CASE WHEN {n} <= 1 THEN 1 ELSE {} + 1 END",
+                    self.d
+                        .int_div(&format!("({r} - 1) * {k}"), &format!("({n} - 1)"))
+                );
                 self.d.least(&k.to_string(), &group)
             }
             PopFunc::Rank => format!("RANK() OVER (PARTITION BY {groups} ORDER BY {v} DESC)"),

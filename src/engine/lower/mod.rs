@@ -518,8 +518,11 @@ impl Planner<'_> {
                 AggFunc::Avg if exact_avg(e) => {
                     let counted = self.fresh();
                     agg_exprs.push(
-                        agg::count(only(both(w.clone(), filt.clone()), v.clone().unwrap_or_else(one))?)
-                            .alias(counted.clone()),
+                        agg::count(only(
+                            both(w.clone(), filt.clone()),
+                            v.clone().unwrap_or_else(one),
+                        )?)
+                        .alias(counted.clone()),
                     );
                     avg_counts.insert(names.len(), counted);
                     agg::sum(only(both(w, filt), v.unwrap_or_else(one))?)
@@ -1233,24 +1236,33 @@ impl Planner<'_> {
         };
         let mut windowed: Vec<(String, Df)> = Vec::new();
         let result = match func {
-            PopFunc::Percentile | PopFunc::Ntile(_) => {
+            PopFunc::Percentile => {
                 let pr = win::percent_rank()
                     .partition_by(groups)
                     .order_by(asc(&v))
                     .build()?;
                 let name = self.fresh();
                 windowed.push((name.clone(), pr));
-                let pr = ident(name);
-                match func {
-                    PopFunc::Ntile(k) => {
-                        let k = f64::from(k);
-                        let group = cast(f::floor(pr * lit(k)), DataType::Int64) + lit(1_i64);
-                        #[allow(clippy::cast_possible_truncation)]
-                        let top = lit(k as i64);
-                        unknown_to_null(f::least(vec![top, group]))?
-                    }
-                    _ => unknown_to_null(pr)?,
-                }
+                unknown_to_null(ident(name))?
+            }
+            // `floor(percentile * k) + 1` in whole numbers: `(r - 1) * k / (n - 1) + 1`, where
+            // `r` is the rank from the smallest value and `n` the number of known values. In
+            // floating point, 57 / 100 * 100 is 56.99999999999999 and would fall a group short.
+            PopFunc::Ntile(k) => {
+                let r = win::rank()
+                    .partition_by(groups.clone())
+                    .order_by(asc(&v))
+                    .build()?;
+                let n = window_count(lit(1_i64)).partition_by(groups).build()?;
+                let (r_name, n_name) = (self.fresh(), self.fresh());
+                windowed.push((r_name.clone(), r));
+                windowed.push((n_name.clone(), n));
+                let k = lit(i64::from(k));
+                let r = cast(ident(r_name), DataType::Int64);
+                let n = cast(ident(n_name), DataType::Int64);
+                let group = when(n.clone().lt_eq(lit(1_i64)), lit(1_i64))
+                    .otherwise((r - lit(1_i64)) * k.clone() / (n - lit(1_i64)) + lit(1_i64))?;
+                unknown_to_null(f::least(vec![k, group]))?
             }
             PopFunc::Rank => {
                 let r = win::rank()
@@ -1428,6 +1440,15 @@ fn unless_zero(x: Df) -> Result<Df> {
 }
 
 /// `sum(x) OVER (...)`: the sum aggregate used as a window function.
+fn window_count(x: Df) -> Df {
+    Df::WindowFunction(Box::new(
+        datafusion::logical_expr::expr::WindowFunction::new(
+            datafusion::functions_aggregate::count::count_udaf(),
+            vec![x],
+        ),
+    ))
+}
+
 fn window_sum(x: Df) -> Df {
     Df::WindowFunction(Box::new(
         datafusion::logical_expr::expr::WindowFunction::new(
@@ -1493,9 +1514,7 @@ pub fn column_expr(program: &Program, entity: EntityId, name: &str) -> Option<Ex
 /// Whether an average is computed from an exact sum: over whole numbers and exact decimals.
 fn exact_avg(e: &Expr) -> bool {
     match &e.kind {
-        ExprKind::Aggregate {
-            value: Some(v), ..
-        } => matches!(v.ty, Type::Integer | Type::Decimal),
+        ExprKind::Aggregate { value: Some(v), .. } => matches!(v.ty, Type::Integer | Type::Decimal),
         _ => false,
     }
 }
