@@ -6,6 +6,17 @@
 
 use jiff::civil::Date;
 
+use crate::ir::PeriodUnit;
+
+/// Microseconds in a day of 24 hours.
+pub(crate) const DAY_MICROS: i64 = 86_400_000_000;
+
+/// `n` times `unit` microseconds as SQL integer text (parenthesised when negative).
+pub(crate) fn micros_text(n: i64, unit: i64) -> String {
+    let x = i128::from(n) * i128::from(unit);
+    if x < 0 { format!("({x})") } else { x.to_string() }
+}
+
 /// A SQL engine segl can write for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Dialect {
@@ -122,16 +133,15 @@ impl Dialect {
         }
     }
 
-    /// The instant a date's day begins in `tz`.
-    pub(crate) fn local_midnight(self, date: &str, tz: &str, tz_lit: &str) -> Option<String> {
-        match self {
-            Dialect::DuckDb => Some(format!("timezone({tz_lit}, CAST({date} AS TIMESTAMP))")),
-            Dialect::Postgres => Some(format!("(CAST({date} AS TIMESTAMP) AT TIME ZONE {tz_lit})")),
-            Dialect::Sqlite if tz == "UTC" => {
-                Some(format!("(CAST(unixepoch({date}) AS INTEGER) * 1000000)"))
-            }
-            Dialect::Sqlite => None,
-        }
+    /// The instant a date's day begins in `tz`; `fold_safe` as for [`Dialect::from_local`].
+    pub(crate) fn local_midnight(
+        self,
+        date: &str,
+        tz: &str,
+        tz_lit: &str,
+        fold_safe: bool,
+    ) -> Option<String> {
+        self.from_local(&self.date_to_local(date), tz, tz_lit, fold_safe)
     }
 
     /// Year, month or day of a date, as an integer.
@@ -165,15 +175,212 @@ impl Dialect {
         }
     }
 
-    /// Whole days from `date` to the constant `as_of`.
-    pub(crate) fn days_until(self, date: &str, as_of: Date) -> String {
+    /// Whole days from the date `from` to the date `to` (negative when `to` is earlier).
+    pub(crate) fn days_between(self, from: &str, to: &str) -> String {
         match self {
-            Dialect::DuckDb => format!("date_diff('day', {date}, {})", self.date_lit(as_of)),
-            Dialect::Postgres => format!("({} - {date})", self.date_lit(as_of)),
-            Dialect::Sqlite => format!(
-                "CAST(julianday({}) - julianday({date}) AS INTEGER)",
-                self.date_lit(as_of)
+            Dialect::DuckDb => format!("date_diff('day', {from}, {to})"),
+            Dialect::Postgres => format!("({to} - {from})"),
+            Dialect::Sqlite => format!("CAST(julianday({to}) - julianday({from}) AS INTEGER)"),
+        }
+    }
+
+    /// The as-of date read from the named parameter the caller binds before running the SQL
+    /// (`name` is lower-case ASCII letters, digits and underscores).
+    pub(crate) fn as_of_param(self, name: &str) -> String {
+        match self {
+            // A variable set with `SET VARIABLE`; an unset one stops the query with a message
+            // instead of comparing with an unknown date.
+            Dialect::DuckDb => format!(
+                "CAST(COALESCE(getvariable('{name}'), error('set the as-of date first: SET \
+                 VARIABLE {name} = DATE ''YYYY-MM-DD''')) AS DATE)"
             ),
+            // A custom setting (`SET segl.NAME = '...'`): psql, psycopg and views can all set
+            // it, and reading an unset one is an error.
+            Dialect::Postgres => format!("CAST(current_setting('segl.{name}') AS DATE)"),
+            // A named parameter, bound by the caller (`.parameter set` in the sqlite3 shell).
+            Dialect::Sqlite => format!("date(:{name})"),
+        }
+    }
+
+    /// A date moved by whole days (`n` may be negative).
+    pub(crate) fn add_days(self, date: &str, n: i64) -> String {
+        match self {
+            Dialect::DuckDb | Dialect::Postgres => {
+                if n < 0 {
+                    format!("({date} - {})", n.unsigned_abs())
+                } else {
+                    format!("({date} + {n})")
+                }
+            }
+            Dialect::Sqlite => format!("date({date}, '{n:+} days')"),
+        }
+    }
+
+    /// A date moved by calendar months; a day that the target month lacks becomes its last day
+    /// (31 January + 1 month = 28 February). `first_of_month`: the date is known to be the 1st,
+    /// so nothing needs clamping.
+    pub(crate) fn add_months(self, date: &str, n: i64, first_of_month: bool) -> String {
+        match self {
+            Dialect::DuckDb => format!("CAST({date} + INTERVAL ({n}) MONTH AS DATE)"),
+            Dialect::Postgres => format!("CAST({date} + INTERVAL '{n} months' AS DATE)"),
+            Dialect::Sqlite if first_of_month => format!("date({date}, '{n:+} months')"),
+            // SQLite's own `+N months` rolls over into the next month (31 January + 1 month is
+            // 3 March), so the month is computed by hand and the day clamped to its length.
+            Dialect::Sqlite => {
+                let idx = format!(
+                    "(CAST(strftime('%Y', {date}) AS INTEGER) * 12 + \
+                     CAST(strftime('%m', {date}) AS INTEGER) - 1 + ({n}))"
+                );
+                let first = format!("printf('%04d-%02d-01', {idx} / 12, {idx} % 12 + 1)");
+                format!(
+                    "CASE WHEN date({date}) IS NULL THEN NULL ELSE printf('%s-%02d', \
+                     substr({first}, 1, 7), MIN(CAST(strftime('%d', {date}) AS INTEGER), \
+                     CAST(strftime('%d', date({first}, '+1 months', '-1 days')) AS INTEGER))) END"
+                )
+            }
+        }
+    }
+
+    /// The first day of the calendar week (Monday), month, quarter or year holding `date`.
+    pub(crate) fn period_start(self, date: &str, unit: PeriodUnit) -> String {
+        let part = match unit {
+            PeriodUnit::Week => "week",
+            PeriodUnit::Month => "month",
+            PeriodUnit::Quarter => "quarter",
+            PeriodUnit::Year => "year",
+        };
+        match self {
+            Dialect::DuckDb => format!("CAST(date_trunc('{part}', {date}) AS DATE)"),
+            Dialect::Postgres => {
+                format!("CAST(date_trunc('{part}', CAST({date} AS TIMESTAMP)) AS DATE)")
+            }
+            Dialect::Sqlite => match unit {
+                PeriodUnit::Week => format!("date({date}, '-6 days', 'weekday 1')"),
+                PeriodUnit::Month => format!("date({date}, 'start of month')"),
+                PeriodUnit::Quarter => format!(
+                    "printf('%s-%02d-01', strftime('%Y', {date}), \
+                     (CAST(strftime('%m', {date}) AS INTEGER) - 1) / 3 * 3 + 1)"
+                ),
+                PeriodUnit::Year => format!("date({date}, 'start of year')"),
+            },
+        }
+    }
+
+    /// Whether a year (an integer expression) has a 29 February.
+    pub(crate) fn leap_year(self, y: &str) -> String {
+        format!("({y} % 4 = 0 AND ({y} % 100 <> 0 OR {y} % 400 = 0))")
+    }
+
+    /// The wall-clock time of an instant in `tz` (a `TIMESTAMP` without time zone; SQLite:
+    /// microseconds, UTC only).
+    pub(crate) fn to_local(self, ts: &str, tz: &str, tz_lit: &str) -> Option<String> {
+        match self {
+            Dialect::DuckDb => Some(format!("timezone({tz_lit}, {ts})")),
+            Dialect::Postgres => Some(format!("(({ts}) AT TIME ZONE {tz_lit})")),
+            Dialect::Sqlite if tz == "UTC" => Some(ts.to_owned()),
+            Dialect::Sqlite => None,
+        }
+    }
+
+    /// The instant a wall-clock time in `tz` names. A time the clocks skip is read with the
+    /// offset before the change (02:30 on a spring-forward day is 03:30 summer time); with
+    /// `fold_safe`, a time the clocks pass twice is the earlier instant, as `segl run` reads it
+    /// (DuckDB and PostgreSQL take the later one on their own). Without `fold_safe` the caller
+    /// knows that no such time can occur.
+    pub(crate) fn from_local(
+        self,
+        local: &str,
+        tz: &str,
+        tz_lit: &str,
+        fold_safe: bool,
+    ) -> Option<String> {
+        match self {
+            Dialect::DuckDb => {
+                let c = format!("timezone({tz_lit}, {local})");
+                if !fold_safe {
+                    return Some(c);
+                }
+                // The same wall-clock time read with the offset of 24 hours earlier: when that
+                // names the same wall-clock time, the clocks passed it twice, and that reading is
+                // the first time.
+                let p = format!("({c} - INTERVAL 24 HOUR)");
+                let e = format!(
+                    "timezone('UTC', {local} - (timezone({tz_lit}, {p}) - timezone('UTC', {p})))"
+                );
+                Some(format!(
+                    "CASE WHEN timezone({tz_lit}, {e}) = {local} THEN {e} ELSE {c} END"
+                ))
+            }
+            Dialect::Postgres => {
+                let c = format!("(({local}) AT TIME ZONE {tz_lit})");
+                if !fold_safe {
+                    return Some(c);
+                }
+                let p = format!("({c} - INTERVAL '24 hours')");
+                let e = format!(
+                    "(({local} - (({p} AT TIME ZONE {tz_lit}) - ({p} AT TIME ZONE 'UTC'))) \
+                     AT TIME ZONE 'UTC')"
+                );
+                Some(format!(
+                    "CASE WHEN ({e} AT TIME ZONE {tz_lit}) = {local} THEN {e} ELSE {c} END"
+                ))
+            }
+            Dialect::Sqlite if tz == "UTC" => Some(local.to_owned()),
+            Dialect::Sqlite => None,
+        }
+    }
+
+    /// A date as the wall-clock time of its midnight.
+    pub(crate) fn date_to_local(self, date: &str) -> String {
+        match self {
+            Dialect::DuckDb | Dialect::Postgres => format!("CAST({date} AS TIMESTAMP)"),
+            Dialect::Sqlite => format!("(CAST(unixepoch({date}) AS INTEGER) * 1000000)"),
+        }
+    }
+
+    /// A wall-clock time moved by calendar days, or months with `months`, keeping the time of
+    /// day.
+    pub(crate) fn local_add(self, local: &str, n: i64, months: bool) -> String {
+        match (self, months) {
+            (Dialect::DuckDb, false) => format!("({local} + INTERVAL ({n}) DAY)"),
+            (Dialect::DuckDb, true) => format!("({local} + INTERVAL ({n}) MONTH)"),
+            (Dialect::Postgres, false) => format!("({local} + INTERVAL '{n} days')"),
+            (Dialect::Postgres, true) => format!("({local} + INTERVAL '{n} months')"),
+            (Dialect::Sqlite, false) => format!("({local} + {})", micros_text(n, DAY_MICROS)),
+            (Dialect::Sqlite, true) => {
+                // Midnight of the day (rounded down, also before 1970) and the time of day.
+                let tod = format!("((({local}) % {DAY_MICROS} + {DAY_MICROS}) % {DAY_MICROS})");
+                let day = format!("date((({local}) - {tod}) / 1000000, 'unixepoch')");
+                format!(
+                    "(CAST(unixepoch({}) AS INTEGER) * 1000000 + {tod})",
+                    self.add_months(&day, n, false)
+                )
+            }
+        }
+    }
+
+    /// An instant moved by an exact number of microseconds (`micros` is an integer expression).
+    pub(crate) fn add_micros(self, ts: &str, micros: &str) -> String {
+        match self {
+            Dialect::DuckDb => format!("({ts} + to_microseconds(CAST({micros} AS BIGINT)))"),
+            // Whole seconds and the rest apart: PostgreSQL multiplies intervals in floating
+            // point, which is exact only for moderate factors.
+            Dialect::Postgres => format!(
+                "({ts} + ({micros}) / 1000000 * INTERVAL '1 second' + ({micros}) % 1000000 * \
+                 INTERVAL '1 microsecond')"
+            ),
+            Dialect::Sqlite => format!("({ts} + {micros})"),
+        }
+    }
+
+    /// The microseconds from instant `b` to instant `a`.
+    pub(crate) fn instant_diff(self, a: &str, b: &str) -> String {
+        match self {
+            Dialect::DuckDb => format!("(epoch_us({a}) - epoch_us({b}))"),
+            Dialect::Postgres => {
+                format!("CAST(EXTRACT(EPOCH FROM ({a}) - ({b})) * 1000000 AS BIGINT)")
+            }
+            Dialect::Sqlite => format!("({a} - {b})"),
         }
     }
 
