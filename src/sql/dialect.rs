@@ -14,7 +14,11 @@ pub(crate) const DAY_MICROS: i64 = 86_400_000_000;
 /// `n` times `unit` microseconds as SQL integer text (parenthesised when negative).
 pub(crate) fn micros_text(n: i64, unit: i64) -> String {
     let x = i128::from(n) * i128::from(unit);
-    if x < 0 { format!("({x})") } else { x.to_string() }
+    if x < 0 {
+        format!("({x})")
+    } else {
+        x.to_string()
+    }
 }
 
 /// A SQL engine segl can write for.
@@ -133,7 +137,7 @@ impl Dialect {
         }
     }
 
-    /// The instant a date's day begins in `tz`; `fold_safe` as for [`Dialect::from_local`].
+    /// The instant a date's day begins in `tz`; `fold_safe` as for [`Dialect::instant_of_local`].
     pub(crate) fn local_midnight(
         self,
         date: &str,
@@ -141,7 +145,7 @@ impl Dialect {
         tz_lit: &str,
         fold_safe: bool,
     ) -> Option<String> {
-        self.from_local(&self.date_to_local(date), tz, tz_lit, fold_safe)
+        self.instant_of_local(&self.date_to_local(date), tz, tz_lit, fold_safe)
     }
 
     /// Year, month or day of a date, as an integer.
@@ -287,7 +291,7 @@ impl Dialect {
     /// `fold_safe`, a time the clocks pass twice is the earlier instant, as `segl run` reads it
     /// (DuckDB and PostgreSQL take the later one on their own). Without `fold_safe` the caller
     /// knows that no such time can occur.
-    pub(crate) fn from_local(
+    pub(crate) fn instant_of_local(
         self,
         local: &str,
         tz: &str,

@@ -1525,13 +1525,8 @@ impl<'a> Compiler<'a> {
                 (rhs, lhs)
             };
             let v = self.value(frame, when_)?;
-            let too_far = || {
-                self.unsupported(
-                    span,
-                    "a date this far from today",
-                    "use a shorter duration",
-                )
-            };
+            let too_far =
+                || self.unsupported(span, "a date this far from today", "use a shorter duration");
             if let Some(x) = self.constant_duration(dur) {
                 let amount = if sub {
                     x.amount.checked_neg().ok_or_else(too_far)?
@@ -1569,7 +1564,7 @@ impl<'a> Compiler<'a> {
                                 let local = d
                                     .to_local(&ts, &self.tz, &self.tz_lit())
                                     .ok_or_else(|| self.no_time_zones(span))?;
-                                d.from_local(
+                                d.instant_of_local(
                                     &d.local_add(&local, n, months),
                                     &self.tz,
                                     &self.tz_lit(),
@@ -1599,7 +1594,10 @@ impl<'a> Compiler<'a> {
                 } else {
                     x.text
                 };
-                return Ok(Sql::at(d.add_micros(&v.text, &micros), v.layer.max(x.layer)));
+                return Ok(Sql::at(
+                    d.add_micros(&v.text, &micros),
+                    v.layer.max(x.layer),
+                ));
             }
             return Err(self.unsupported(
                 span,
@@ -1623,11 +1621,7 @@ impl<'a> Compiler<'a> {
                 ArithOp::Sub => format!("({} - {})", l.text, r.text),
                 ArithOp::Mul => format!("({} * {})", l.text, r.text),
                 ArithOp::Div => {
-                    return Err(self.unsupported(
-                        span,
-                        "this division",
-                        "divide numbers instead",
-                    ));
+                    return Err(self.unsupported(span, "this division", "divide numbers instead"));
                 }
             },
         };
@@ -1716,7 +1710,9 @@ impl<'a> Compiler<'a> {
         let shift = |x: &Duration, sign: i64| -> Result<String> {
             let n = x.amount.checked_mul(sign).ok_or_else(out_of_range)?;
             Ok(match x.unit {
-                DurationUnit::Week => d.add_days(&today, n.checked_mul(7).ok_or_else(out_of_range)?),
+                DurationUnit::Week => {
+                    d.add_days(&today, n.checked_mul(7).ok_or_else(out_of_range)?)
+                }
                 DurationUnit::Month => d.add_months(&today, n, false),
                 DurationUnit::Quarter => {
                     d.add_months(&today, n.checked_mul(3).ok_or_else(out_of_range)?, false)
@@ -1735,7 +1731,9 @@ impl<'a> Compiler<'a> {
             Window::Next(x) => (Some(today.clone()), Some(after(shift(x, 1)?))),
             Window::MoreThanAgo(x) => (None, Some(shift(x, -1)?)),
             Window::LessThanAgo(x) => (Some(after(shift(x, -1)?)), Some(after(today.clone()))),
-            Window::BetweenAgo { near, far } => (Some(shift(far, -1)?), Some(after(shift(near, -1)?))),
+            Window::BetweenAgo { near, far } => {
+                (Some(shift(far, -1)?), Some(after(shift(near, -1)?)))
+            }
             Window::Period { relative, unit } => {
                 let first = d.period_start(&today, *unit);
                 let step = |k: i64| match unit {
