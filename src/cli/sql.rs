@@ -9,7 +9,7 @@ use super::project::{ProjectArgs, checked, entity_named};
 use super::run::find_rule;
 use super::{Exit, print_out, print_usage_error};
 use segl::diagnostics::render;
-use segl::sql::{Dialect, Options, compile};
+use segl::sql::{Dialect, Options, ParamName, compile};
 
 #[derive(Debug, Args)]
 pub struct SqlArgs {
@@ -26,6 +26,16 @@ pub struct SqlArgs {
     /// `--table customer=my-project.crm.customers` (repeatable; default: the entity's name)
     #[arg(long = "table", value_name = "ENTITY=TABLE")]
     tables: Vec<String>,
+    /// Read the as-of date from a query parameter when the SQL runs instead of writing the date
+    /// into it: `--as-of-param` names it `as_of`, `--as-of-param=NAME` names it NAME
+    #[arg(
+        long = "as-of-param",
+        value_name = "NAME",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "as_of"
+    )]
+    as_of_param: Option<String>,
     #[command(flatten)]
     common: ProjectArgs,
 }
@@ -48,6 +58,24 @@ pub fn run(args: &SqlArgs) -> Exit {
         );
         return Exit::Usage;
     }
+    if args.as_of_param.is_some() && args.common.as_of.is_some() {
+        print_usage_error(
+            "`--as-of` writes the date into the SQL and `--as-of-param` reads it when the SQL \
+             runs; give one of them",
+        );
+        return Exit::Usage;
+    }
+    let as_of_param = match args.as_of_param.as_deref().map(|n| (n, ParamName::new(n))) {
+        None => None,
+        Some((_, Some(name))) => Some(name),
+        Some((n, None)) => {
+            print_usage_error(&format!(
+                "`--as-of-param={n}`: a parameter name has lower-case letters a to z, digits and \
+                 underscores, and starts with a letter or an underscore (such as `as_of`)"
+            ));
+            return Exit::Usage;
+        }
+    };
     let settled = match checked(&args.project, &args.common, "sql") {
         Ok(s) => s,
         Err(exit) => return exit,
@@ -105,6 +133,7 @@ pub fn run(args: &SqlArgs) -> Exit {
         dialect,
         rules,
         tables,
+        as_of_param,
     };
     match compile(program, &settled.settings, &options) {
         Ok(sql) => {

@@ -6,6 +6,21 @@
 
 use jiff::civil::Date;
 
+use crate::ir::PeriodUnit;
+
+/// Microseconds in a day of 24 hours.
+pub(crate) const DAY_MICROS: i64 = 86_400_000_000;
+
+/// `n` times `unit` microseconds as SQL integer text (parenthesised when negative).
+pub(crate) fn micros_text(n: i64, unit: i64) -> String {
+    let x = i128::from(n) * i128::from(unit);
+    if x < 0 {
+        format!("({x})")
+    } else {
+        x.to_string()
+    }
+}
+
 /// A SQL engine segl can write for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Dialect {
@@ -192,23 +207,21 @@ impl Dialect {
         }
     }
 
-    /// The instant a date's day begins in `tz`.
-    pub(crate) fn local_midnight(self, date: &str, tz: &str, tz_lit: &str) -> Option<String> {
+    /// The instant a date's day begins in `tz`; `fold_safe` as for [`Dialect::instant_of_local`].
+    pub(crate) fn local_midnight(
+        self,
+        date: &str,
+        tz: &str,
+        tz_lit: &str,
+        fold_safe: bool,
+    ) -> Option<String> {
         match self {
-            Dialect::DuckDb => Some(format!("timezone({tz_lit}, CAST({date} AS TIMESTAMP))")),
-            Dialect::Postgres => Some(format!("(CAST({date} AS TIMESTAMP) AT TIME ZONE {tz_lit})")),
-            Dialect::Sqlite if tz == "UTC" => {
-                Some(format!("(CAST(unixepoch({date}) AS INTEGER) * 1000000)"))
-            }
-            Dialect::Sqlite => None,
-            Dialect::BigQuery => Some(format!("TIMESTAMP({date}, {tz_lit})")),
-            Dialect::Snowflake => Some(format!(
+            // Shorter spellings where midnight is known to exist once.
+            Dialect::BigQuery if !fold_safe => Some(format!("TIMESTAMP({date}, {tz_lit})")),
+            Dialect::Snowflake if !fold_safe => Some(format!(
                 "TIMESTAMP_TZ_FROM_PARTS(YEAR({date}), MONTH({date}), DAY({date}), 0, 0, 0, 0, {tz_lit})"
             )),
-            // Midnight UTC of the date, read as a wall-clock time in `tz`.
-            Dialect::Spark => Some(format!(
-                "to_utc_timestamp(timestamp_micros(unix_date({date}) * 86400000000), {tz_lit})"
-            )),
+            _ => self.instant_of_local(&self.date_to_local(date), tz, tz_lit, fold_safe),
         }
     }
 
@@ -249,16 +262,362 @@ impl Dialect {
         }
     }
 
-    /// Whole days from `date` to the constant `as_of`.
-    pub(crate) fn days_until(self, date: &str, as_of: Date) -> String {
-        let to = self.date_lit(as_of);
+    /// Whole days from the date `from` to the date `to` (negative when `to` is earlier).
+    pub(crate) fn days_between(self, from: &str, to: &str) -> String {
         match self {
-            Dialect::DuckDb => format!("date_diff('day', {date}, {to})"),
-            Dialect::Postgres => format!("({to} - {date})"),
-            Dialect::Sqlite => format!("CAST(julianday({to}) - julianday({date}) AS INTEGER)"),
-            Dialect::BigQuery => format!("DATE_DIFF({to}, {date}, DAY)"),
-            Dialect::Snowflake => format!("DATEDIFF(day, {date}, {to})"),
-            Dialect::Spark => format!("datediff({to}, {date})"),
+            Dialect::DuckDb => format!("date_diff('day', {from}, {to})"),
+            Dialect::Postgres => format!("({to} - {from})"),
+            Dialect::Sqlite => format!("CAST(julianday({to}) - julianday({from}) AS INTEGER)"),
+            Dialect::BigQuery => format!("DATE_DIFF({to}, {from}, DAY)"),
+            Dialect::Snowflake => format!("DATEDIFF(day, {from}, {to})"),
+            Dialect::Spark => format!("datediff({to}, {from})"),
+        }
+    }
+
+    /// The as-of date read from the named parameter the caller binds before running the SQL
+    /// (`name` is lower-case ASCII letters, digits and underscores).
+    pub(crate) fn as_of_param(self, name: &str) -> String {
+        match self {
+            // A variable set with `SET VARIABLE`; an unset one stops the query with a message
+            // instead of comparing with an unknown date.
+            Dialect::DuckDb => format!(
+                "CAST(COALESCE(getvariable('{name}'), error('set the as-of date first: SET \
+                 VARIABLE {name} = DATE ''YYYY-MM-DD''')) AS DATE)"
+            ),
+            // A custom setting (`SET segl.NAME = '...'`): psql, psycopg and views can all set
+            // it, and reading an unset one is an error.
+            Dialect::Postgres => format!("CAST(current_setting('segl.{name}') AS DATE)"),
+            // A named parameter, bound by the caller (`.parameter set` in the sqlite3 shell).
+            Dialect::Sqlite => format!("date(:{name})"),
+            // A query parameter (`bq query --parameter=NAME:DATE:...`, or a DATE or STRING
+            // parameter from a client library); an unbound one is an error.
+            Dialect::BigQuery => format!("CAST(@{name} AS DATE)"),
+            // A session variable (`SET NAME = 'YYYY-MM-DD'`), read with an explicit format so
+            // that DATE_INPUT_FORMAT does not matter; an unset one is an error.
+            Dialect::Snowflake => format!("TO_DATE(${name}, 'YYYY-MM-DD')"),
+            // A named parameter marker (`spark.sql(query, args={...})`, Spark 3.4 or later); an
+            // unbound one is an error, and ANSI mode refuses a text that is not a date.
+            Dialect::Spark => format!("CAST(:{name} AS DATE)"),
+        }
+    }
+
+    /// A date moved by whole days (`n` may be negative).
+    pub(crate) fn add_days(self, date: &str, n: i64) -> String {
+        match self {
+            Dialect::DuckDb | Dialect::Postgres => {
+                if n < 0 {
+                    format!("({date} - {})", n.unsigned_abs())
+                } else {
+                    format!("({date} + {n})")
+                }
+            }
+            Dialect::Sqlite => format!("date({date}, '{n:+} days')"),
+            Dialect::BigQuery => format!("DATE_ADD({date}, INTERVAL ({n}) DAY)"),
+            Dialect::Snowflake => format!("DATEADD(day, {n}, {date})"),
+            Dialect::Spark => format!("date_add({date}, {n})"),
+        }
+    }
+
+    /// A date moved by calendar months; a day that the target month lacks becomes its last day
+    /// (31 January + 1 month = 28 February). `first_of_month`: the date is known to be the 1st,
+    /// so nothing needs clamping.
+    pub(crate) fn add_months(self, date: &str, n: i64, first_of_month: bool) -> String {
+        match self {
+            Dialect::DuckDb => format!("CAST({date} + INTERVAL ({n}) MONTH AS DATE)"),
+            Dialect::Postgres => format!("CAST({date} + INTERVAL '{n} months' AS DATE)"),
+            // Both clamp to the end of a shorter month (BigQuery documents it for DATE_ADD;
+            // Snowflake's DATEADD, unlike its ADD_MONTHS, does not move a month's last day to the
+            // next month's last day).
+            Dialect::BigQuery => format!("DATE_ADD({date}, INTERVAL ({n}) MONTH)"),
+            Dialect::Snowflake => format!("DATEADD(month, {n}, {date})"),
+            // Clamps, and since Spark 3.0 keeps the day of a month's last day (28 February + 1
+            // month is 28 March).
+            Dialect::Spark => format!("add_months({date}, {n})"),
+            Dialect::Sqlite if first_of_month => format!("date({date}, '{n:+} months')"),
+            // SQLite's own `+N months` rolls over into the next month (31 January + 1 month is
+            // 3 March), so the month is computed by hand and the day clamped to its length.
+            Dialect::Sqlite => {
+                let idx = format!(
+                    "(CAST(strftime('%Y', {date}) AS INTEGER) * 12 + \
+                     CAST(strftime('%m', {date}) AS INTEGER) - 1 + ({n}))"
+                );
+                let first = format!("printf('%04d-%02d-01', {idx} / 12, {idx} % 12 + 1)");
+                format!(
+                    "CASE WHEN date({date}) IS NULL THEN NULL ELSE printf('%s-%02d', \
+                     substr({first}, 1, 7), MIN(CAST(strftime('%d', {date}) AS INTEGER), \
+                     CAST(strftime('%d', date({first}, '+1 months', '-1 days')) AS INTEGER))) END"
+                )
+            }
+        }
+    }
+
+    /// The first day of the calendar week (Monday), month, quarter or year holding `date`.
+    pub(crate) fn period_start(self, date: &str, unit: PeriodUnit) -> String {
+        let part = match unit {
+            PeriodUnit::Week => "week",
+            PeriodUnit::Month => "month",
+            PeriodUnit::Quarter => "quarter",
+            PeriodUnit::Year => "year",
+        };
+        match self {
+            Dialect::DuckDb => format!("CAST(date_trunc('{part}', {date}) AS DATE)"),
+            Dialect::Postgres => {
+                format!("CAST(date_trunc('{part}', CAST({date} AS TIMESTAMP)) AS DATE)")
+            }
+            Dialect::Sqlite => match unit {
+                PeriodUnit::Week => format!("date({date}, '-6 days', 'weekday 1')"),
+                PeriodUnit::Month => format!("date({date}, 'start of month')"),
+                PeriodUnit::Quarter => format!(
+                    "printf('%s-%02d-01', strftime('%Y', {date}), \
+                     (CAST(strftime('%m', {date}) AS INTEGER) - 1) / 3 * 3 + 1)"
+                ),
+                PeriodUnit::Year => format!("date({date}, 'start of year')"),
+            },
+            // ISOWEEK starts on Monday (WEEK on Sunday).
+            Dialect::BigQuery => {
+                let part = if unit == PeriodUnit::Week {
+                    "ISOWEEK"
+                } else {
+                    &part.to_uppercase()
+                };
+                format!("DATE_TRUNC({date}, {part})")
+            }
+            // DATE_TRUNC('week', ...) follows the session's WEEK_START; the ISO day of the week
+            // does not.
+            Dialect::Snowflake => match unit {
+                PeriodUnit::Week => format!("DATEADD(day, 1 - DAYOFWEEKISO({date}), {date})"),
+                _ => format!("DATE_TRUNC('{part}', {date})"),
+            },
+            // `trunc` to 'week' gives the Monday.
+            Dialect::Spark => format!("trunc({date}, '{part}')"),
+        }
+    }
+
+    /// Whether a year (an integer expression) has a 29 February.
+    pub(crate) fn leap_year(self, y: &str) -> String {
+        match self {
+            // BigQuery has no `%`.
+            Dialect::BigQuery => {
+                format!("(MOD({y}, 4) = 0 AND (MOD({y}, 100) <> 0 OR MOD({y}, 400) = 0))")
+            }
+            _ => format!("({y} % 4 = 0 AND ({y} % 100 <> 0 OR {y} % 400 = 0))"),
+        }
+    }
+
+    /// The wall-clock time of an instant in `tz` (a `TIMESTAMP` without time zone; SQLite:
+    /// microseconds, UTC only).
+    pub(crate) fn to_local(self, ts: &str, tz: &str, tz_lit: &str) -> Option<String> {
+        match self {
+            Dialect::DuckDb => Some(format!("timezone({tz_lit}, {ts})")),
+            Dialect::Postgres => Some(format!("(({ts}) AT TIME ZONE {tz_lit})")),
+            Dialect::Sqlite if tz == "UTC" => Some(ts.to_owned()),
+            Dialect::Sqlite => None,
+            Dialect::BigQuery => Some(format!("DATETIME({ts}, {tz_lit})")),
+            Dialect::Snowflake => Some(format!(
+                "CAST(CONVERT_TIMEZONE({tz_lit}, {ts}) AS TIMESTAMP_NTZ)"
+            )),
+            // Spark: the wall-clock time as the instant of that time in UTC (a `TIMESTAMP`
+            // whose microseconds count the wall-clock time), as in `local_date`.
+            Dialect::Spark => Some(format!("from_utc_timestamp({ts}, {tz_lit})")),
+        }
+    }
+
+    /// The instant a wall-clock time in `tz` names. A time the clocks skip is read with the
+    /// offset before the change (02:30 on a spring-forward day is 03:30 summer time); with
+    /// `fold_safe`, a time the clocks pass twice is the earlier instant, as `segl run` reads it
+    /// (DuckDB and PostgreSQL take the later one on their own). Without `fold_safe` the caller
+    /// knows that no such time can occur.
+    pub(crate) fn instant_of_local(
+        self,
+        local: &str,
+        tz: &str,
+        tz_lit: &str,
+        fold_safe: bool,
+    ) -> Option<String> {
+        match self {
+            Dialect::DuckDb => {
+                let c = format!("timezone({tz_lit}, {local})");
+                if !fold_safe {
+                    return Some(c);
+                }
+                // The same wall-clock time read with the offset of 24 hours earlier: when that
+                // names the same wall-clock time, the clocks passed it twice, and that reading is
+                // the first time.
+                let p = format!("({c} - INTERVAL 24 HOUR)");
+                let e = format!(
+                    "timezone('UTC', {local} - (timezone({tz_lit}, {p}) - timezone('UTC', {p})))"
+                );
+                Some(format!(
+                    "CASE WHEN timezone({tz_lit}, {e}) = {local} THEN {e} ELSE {c} END"
+                ))
+            }
+            Dialect::Postgres => {
+                let c = format!("(({local}) AT TIME ZONE {tz_lit})");
+                if !fold_safe {
+                    return Some(c);
+                }
+                let p = format!("({c} - INTERVAL '24 hours')");
+                let e = format!(
+                    "(({local} - (({p} AT TIME ZONE {tz_lit}) - ({p} AT TIME ZONE 'UTC'))) \
+                     AT TIME ZONE 'UTC')"
+                );
+                Some(format!(
+                    "CASE WHEN ({e} AT TIME ZONE {tz_lit}) = {local} THEN {e} ELSE {c} END"
+                ))
+            }
+            Dialect::Sqlite if tz == "UTC" => Some(local.to_owned()),
+            Dialect::Sqlite => None,
+            Dialect::BigQuery if !fold_safe => Some(format!("TIMESTAMP({local}, {tz_lit})")),
+            Dialect::Snowflake if !fold_safe => Some(self.instant_of_micros(&format!(
+                "DATE_PART(epoch_microsecond, CONVERT_TIMEZONE({tz_lit}, 'UTC', {local}))"
+            ))),
+            // Neither engine documents which instant it gives for a skipped or repeated time:
+            // both readings are computed and checked (`instant_of_local_checked`).
+            Dialect::BigQuery | Dialect::Snowflake => {
+                Some(self.instant_of_local_checked(local, tz, tz_lit))
+            }
+            // Java's rule, which Spark follows (`LocalDateTime.atZone`), is segl's: a skipped
+            // time is moved later by the length of the gap, a repeated time takes the earlier
+            // offset.
+            Dialect::Spark => Some(format!("to_utc_timestamp({local}, {tz_lit})")),
+        }
+    }
+
+    /// [`Dialect::instant_of_local`] computed from the time zone's offsets alone, with no reliance
+    /// on how the engine reads a time the clocks skip or pass twice. The wall-clock time `L` (in
+    /// microseconds, read as if in UTC) is read with the offset in force a day before and a day
+    /// after; the reading with the earlier offset is taken unless only the later one names `L`
+    /// again. In a repeated hour both name `L` and the earlier offset (summer time) gives the
+    /// earlier instant; in a skipped hour neither names `L`, and the earlier offset moves the time
+    /// later by the gap. Assumes the clocks change at most once within a day, as DuckDB's and
+    /// PostgreSQL's spellings do.
+    fn instant_of_local_checked(self, local: &str, tz: &str, tz_lit: &str) -> String {
+        let l = self.micros_of_local(local);
+        // The wall-clock time (as microseconds) of the instant `m` microseconds after 1970.
+        let wall = |m: &str| -> String {
+            let local = self
+                .to_local(&self.instant_of_micros(m), tz, tz_lit)
+                .unwrap_or_default();
+            self.micros_of_local(&local)
+        };
+        let reading = |shift: &str| {
+            let at = format!("({l} {shift} {DAY_MICROS})");
+            format!("({l} - ({} - {at}))", wall(&at))
+        };
+        let (a, b) = (reading("-"), reading("+"));
+        self.instant_of_micros(&format!(
+            "CASE WHEN {} = {l} AND {} <> {l} THEN {b} ELSE {a} END",
+            wall(&b),
+            wall(&a)
+        ))
+    }
+
+    /// A wall-clock time as microseconds since 1970, read as if it were in UTC (BigQuery and
+    /// Snowflake, whose wall-clock times are `DATETIME` and `TIMESTAMP_NTZ`).
+    fn micros_of_local(self, local: &str) -> String {
+        match self {
+            Dialect::BigQuery => format!("UNIX_MICROS(TIMESTAMP({local}, 'UTC'))"),
+            _ => format!("DATE_PART(epoch_microsecond, {local})"),
+        }
+    }
+
+    /// The instant `m` microseconds after 1970-01-01 00:00 UTC (BigQuery and Snowflake).
+    fn instant_of_micros(self, m: &str) -> String {
+        match self {
+            Dialect::BigQuery => format!("TIMESTAMP_MICROS({m})"),
+            _ => format!(
+                "DATEADD(microsecond, {m}, TO_TIMESTAMP_TZ('1970-01-01 00:00:00 +00:00', \
+                 'YYYY-MM-DD HH24:MI:SS TZH:TZM'))"
+            ),
+        }
+    }
+
+    /// A date as the wall-clock time of its midnight.
+    pub(crate) fn date_to_local(self, date: &str) -> String {
+        match self {
+            Dialect::DuckDb | Dialect::Postgres => format!("CAST({date} AS TIMESTAMP)"),
+            Dialect::Sqlite => format!("(CAST(unixepoch({date}) AS INTEGER) * 1000000)"),
+            Dialect::BigQuery => format!("DATETIME({date})"),
+            Dialect::Snowflake => format!("CAST({date} AS TIMESTAMP_NTZ)"),
+            Dialect::Spark => format!("timestamp_micros(unix_date({date}) * {DAY_MICROS})"),
+        }
+    }
+
+    /// A wall-clock time moved by calendar days, or months with `months`, keeping the time of
+    /// day.
+    pub(crate) fn local_add(self, local: &str, n: i64, months: bool) -> String {
+        match (self, months) {
+            (Dialect::DuckDb, false) => format!("({local} + INTERVAL ({n}) DAY)"),
+            (Dialect::DuckDb, true) => format!("({local} + INTERVAL ({n}) MONTH)"),
+            (Dialect::Postgres, false) => format!("({local} + INTERVAL '{n} days')"),
+            (Dialect::Postgres, true) => format!("({local} + INTERVAL '{n} months')"),
+            (Dialect::Sqlite, false) => format!("({local} + {})", micros_text(n, DAY_MICROS)),
+            (Dialect::Sqlite, true) => {
+                // Midnight of the day (rounded down, also before 1970) and the time of day.
+                let tod = format!("((({local}) % {DAY_MICROS} + {DAY_MICROS}) % {DAY_MICROS})");
+                let day = format!("date((({local}) - {tod}) / 1000000, 'unixepoch')");
+                format!(
+                    "(CAST(unixepoch({}) AS INTEGER) * 1000000 + {tod})",
+                    self.add_months(&day, n, false)
+                )
+            }
+            (Dialect::BigQuery, false) => format!("DATETIME_ADD({local}, INTERVAL ({n}) DAY)"),
+            (Dialect::BigQuery, true) => format!("DATETIME_ADD({local}, INTERVAL ({n}) MONTH)"),
+            (Dialect::Snowflake, false) => format!("DATEADD(day, {n}, {local})"),
+            (Dialect::Snowflake, true) => format!("DATEADD(month, {n}, {local})"),
+            // The wall-clock time is a count of microseconds (see `to_local`).
+            (Dialect::Spark, false) => format!(
+                "timestamp_micros(unix_micros({local}) + {})",
+                micros_text(n, DAY_MICROS)
+            ),
+            (Dialect::Spark, true) => {
+                let m = format!("unix_micros({local})");
+                let tod = format!("pmod({m}, {DAY_MICROS})");
+                let day = format!(
+                    "date_from_unix_date(CAST(({m} - {tod}) div {DAY_MICROS} AS INT))"
+                );
+                format!(
+                    "timestamp_micros(unix_date({}) * {DAY_MICROS} + {tod})",
+                    self.add_months(&day, n, false)
+                )
+            }
+        }
+    }
+
+    /// An instant moved by an exact number of microseconds (`micros` is an integer expression).
+    pub(crate) fn add_micros(self, ts: &str, micros: &str) -> String {
+        match self {
+            Dialect::DuckDb => format!("({ts} + to_microseconds(CAST({micros} AS BIGINT)))"),
+            // Whole seconds and the rest apart: PostgreSQL multiplies intervals in floating
+            // point, which is exact only for moderate factors.
+            Dialect::Postgres => format!(
+                "({ts} + ({micros}) / 1000000 * INTERVAL '1 second' + ({micros}) % 1000000 * \
+                 INTERVAL '1 microsecond')"
+            ),
+            Dialect::Sqlite => format!("({ts} + {micros})"),
+            Dialect::BigQuery => format!("TIMESTAMP_ADD({ts}, INTERVAL ({micros}) MICROSECOND)"),
+            // Through the count of microseconds: what DATEADD does to a TIMESTAMP_LTZ across a
+            // change of the clocks is not what segl means.
+            Dialect::Snowflake => self.instant_of_micros(&format!(
+                "(DATE_PART(epoch_microsecond, {ts}) + {micros})"
+            )),
+            Dialect::Spark => format!("timestamp_micros(unix_micros({ts}) + {micros})"),
+        }
+    }
+
+    /// The microseconds from instant `b` to instant `a`.
+    pub(crate) fn instant_diff(self, a: &str, b: &str) -> String {
+        match self {
+            Dialect::DuckDb => format!("(epoch_us({a}) - epoch_us({b}))"),
+            Dialect::Postgres => {
+                format!("CAST(EXTRACT(EPOCH FROM ({a}) - ({b})) * 1000000 AS BIGINT)")
+            }
+            Dialect::Sqlite => format!("({a} - {b})"),
+            Dialect::BigQuery => format!("(UNIX_MICROS({a}) - UNIX_MICROS({b}))"),
+            Dialect::Snowflake => format!(
+                "(DATE_PART(epoch_microsecond, {a}) - DATE_PART(epoch_microsecond, {b}))"
+            ),
+            Dialect::Spark => format!("(unix_micros({a}) - unix_micros({b}))"),
         }
     }
 

@@ -23,8 +23,9 @@ use crate::engine::RunSettings;
 use crate::engine::lower::Rule;
 use crate::engine::lower::time::{date_range, instant_range};
 use crate::ir::{
-    AggFunc, ArithOp, Builtin, CompareOp, EntityId, Expr, ExprKind, PopFunc, Program, RelationKind,
-    RelationRef, ScoreId, SegmentId, TextOp, TierSetId, Type, Value, Window, dump_expr,
+    AggFunc, ArithOp, Builtin, CompareOp, Duration, DurationUnit, EntityId, Expr, ExprKind,
+    PeriodRelative, PeriodUnit, PopFunc, Program, RelationKind, RelationRef, ScoreId, SegmentId,
+    TextOp, TierSetId, Type, Value, Window, dump_expr,
 };
 use crate::source::Span;
 
@@ -36,6 +37,32 @@ pub struct Options {
     pub rules: Option<Vec<Rule>>,
     /// The table of each entity; by default the entity's name.
     pub tables: HashMap<EntityId, String>,
+    /// Read the as-of date from this query parameter instead of writing it into the SQL.
+    pub as_of_param: Option<ParamName>,
+}
+
+/// The name of the query parameter that holds the as-of date: lower-case ASCII letters, digits
+/// and underscores, starting with a letter or an underscore, so that it is a valid name in every
+/// engine's parameter syntax without quoting.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ParamName(String);
+
+impl ParamName {
+    /// `None` when the name has other characters.
+    #[must_use]
+    pub fn new(name: &str) -> Option<ParamName> {
+        let mut chars = name.chars();
+        let first = chars.next()?;
+        let ok = (first.is_ascii_lowercase() || first == '_')
+            && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+            && name.len() <= 63;
+        ok.then(|| ParamName(name.to_owned()))
+    }
+
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
 }
 
 /// Why part of a program cannot be written for a dialect.
@@ -85,12 +112,31 @@ pub fn compile(
         env!("CARGO_PKG_VERSION"),
         options.dialect.title()
     );
-    let _ = writeln!(
-        script,
-        "-- As of {} in the time zone {}.",
-        as_of.date,
-        as_of.time_zone.iana_name().unwrap_or("UTC")
-    );
+    let tz = as_of.time_zone.iana_name().unwrap_or("UTC");
+    match &options.as_of_param {
+        None => {
+            let _ = writeln!(script, "-- As of {} in the time zone {tz}.", as_of.date);
+        }
+        Some(name) => {
+            let bind = match options.dialect {
+                Dialect::DuckDb => format!("SET VARIABLE {} = DATE 'YYYY-MM-DD'", name.as_str()),
+                Dialect::Postgres => format!("SET segl.{} = 'YYYY-MM-DD'", name.as_str()),
+                Dialect::Sqlite => format!("the named parameter :{}", name.as_str()),
+                Dialect::BigQuery => format!("the query parameter @{} of type DATE", name.as_str()),
+                Dialect::Snowflake => format!("SET {} = 'YYYY-MM-DD'", name.as_str()),
+                Dialect::Spark => format!(
+                    "the named parameter :{}, as in spark.sql(query, args={{...}})",
+                    name.as_str()
+                ),
+            };
+            let _ = writeln!(
+                script,
+                "-- As of the date in the parameter `{}` (bind it first: {bind}); `now` is the \
+                 end of that day in the time zone {tz}.",
+                name.as_str()
+            );
+        }
+    }
     for (entity, outs) in &outputs {
         let mut c = Compiler::new(program, settings, options);
         match c.entity_query(*entity, outs) {
@@ -208,6 +254,12 @@ struct Compiler<'a> {
     cte_names: std::collections::HashSet<String>,
     next: usize,
     tz: String,
+    /// The parameter holding the as-of date, when it is not written into the SQL.
+    as_of_param: Option<&'a str>,
+    /// Whether the time zone changes its clocks (so a wall-clock time can occur twice).
+    clock_changes: bool,
+    /// Whether a day in the time zone can begin at a time the clocks skip or pass twice.
+    midnight_shifts: bool,
 }
 
 const KEY: &str = "#key";
@@ -228,6 +280,9 @@ impl<'a> Compiler<'a> {
                 .iana_name()
                 .unwrap_or("UTC")
                 .to_owned(),
+            as_of_param: options.as_of_param.as_ref().map(ParamName::as_str),
+            clock_changes: settings.as_of.time_zone.to_fixed_offset().is_err(),
+            midnight_shifts: midnight_shifts(&settings.as_of.time_zone),
         }
     }
 
@@ -957,12 +1012,17 @@ impl<'a> Compiler<'a> {
                     .unwrap_or_default();
                 self.text_lit(&name, span)?
             }
-            Value::Duration(_) | Value::List(_) => {
+            // A duration on its own (compared, added to another) is its length in microseconds,
+            // a month counting 30 days, as `segl run` puts durations in order.
+            Value::Duration(x) => duration_micros(*x).ok_or_else(|| {
+                self.unsupported(span, "a duration this long", "use a shorter duration")
+            })?,
+            Value::List(_) => {
                 let _ = ty;
                 return Err(self.unsupported(
                     span,
-                    "a duration or a list as a value",
-                    "compare dates with a time window instead, such as `in last 30 days`",
+                    "a list as a value",
+                    "use the list in `is any of` or `contains any of`",
                 ));
             }
         })
@@ -1030,7 +1090,6 @@ impl<'a> Compiler<'a> {
         }
         let p = self.p;
         let d = self.d;
-        let as_of = &self.settings.as_of;
         let span = e.span;
         Ok(match &e.kind {
             ExprKind::Literal(v) => Sql::at(self.literal(v, &e.ty, span)?, 1),
@@ -1110,14 +1169,8 @@ impl<'a> Compiler<'a> {
                     ))
                 })?
             }
-            ExprKind::Today => Sql::at(d.date_lit(as_of.date), 1),
-            ExprKind::Now => Sql::at(
-                d.instant_lit(as_of.instant.as_microsecond())
-                    .ok_or_else(|| {
-                        self.unsupported(span, "this moment", "use a later as-of date")
-                    })?,
-                1,
-            ),
+            ExprKind::Today => Sql::at(self.today(), 1),
+            ExprKind::Now => Sql::at(self.now(span)?, 1),
             ExprKind::Not(x) => {
                 let c = self.condition(frame, x)?;
                 Sql::at(format!("NOT ({})", c.text), c.layer)
@@ -1336,7 +1389,7 @@ impl<'a> Compiler<'a> {
                 } else {
                     v.text
                 };
-                Sql::at(d.days_until(&day, as_of.date), v.layer)
+                Sql::at(d.days_between(&day, &self.today()), v.layer)
             }
             ExprKind::Anniversary(x) => {
                 let v = self.value(frame, x)?;
@@ -1358,16 +1411,7 @@ impl<'a> Compiler<'a> {
             ExprKind::Coerce(x) => {
                 let v = self.value(frame, x)?;
                 let text = match (&x.ty, &e.ty) {
-                    (Type::Date, Type::Timestamp) => d
-                        .local_midnight(&v.text, &self.tz, &self.tz_lit())
-                        .ok_or_else(|| {
-                            self.unsupported(
-                                span,
-                                "local dates in a time zone",
-                                "SQLite has no time zones; set `time_zone = \"UTC\"` in \
-                                 `segl.toml` or compile this rule for DuckDB or PostgreSQL",
-                            )
-                        })?,
+                    (Type::Date, Type::Timestamp) => self.local_midnight(&v.text, span)?,
                     (Type::Integer, Type::Decimal) => d.to_decimal(&v.text),
                     (Type::Integer | Type::Decimal, Type::Number) => {
                         format!("CAST({} AS {})", v.text, d.double())
@@ -1407,23 +1451,12 @@ impl<'a> Compiler<'a> {
             || lhs.ty == Type::Duration
             || rhs.ty == Type::Duration
         {
-            return Err(self.unsupported(
-                span,
-                "arithmetic with dates and durations yet",
-                "compare dates with a time window instead, such as `in last 30 days` or \
-                 `is more than 6 months ago`",
-            ));
+            return self.temporal_arith(frame, e, op, lhs, rhs);
         }
         if e.ty == Type::Decimal && !self.d.exact_decimals() {
             return Err(self.inexact(span, "compute with decimal numbers"));
         }
-        if op == ArithOp::Div && e.ty != Type::Number {
-            return Err(self.unsupported(
-                span,
-                "exact division yet",
-                "compile this rule for another engine or run it with `segl run`",
-            ));
-        }
+        // Division always gives a floating-point number (sema types it so), written below.
         // A percentage literal times money stays exact.
         let dialect = self.d;
         let exact_percent = |x: &Expr| -> Option<String> {
@@ -1458,7 +1491,334 @@ impl<'a> Compiler<'a> {
         Ok(Sql::at(text, layer))
     }
 
+    /// The as-of date: a literal, or read from the parameter.
+    fn today(&self) -> String {
+        match self.as_of_param {
+            Some(name) => self.d.as_of_param(name),
+            None => self.d.date_lit(self.settings.as_of.date),
+        }
+    }
+
+    /// The as-of moment: the last microsecond of the as-of day in the project's time zone.
+    fn now(&self, span: Span) -> Result<String> {
+        if self.as_of_param.is_none() {
+            return self
+                .d
+                .instant_lit(self.settings.as_of.instant.as_microsecond())
+                .ok_or_else(|| self.unsupported(span, "this moment", "use a later as-of date"));
+        }
+        let tomorrow = self.d.add_days(&self.today(), 1);
+        let midnight = self.local_midnight(&tomorrow, span)?;
+        Ok(self.d.add_micros(&midnight, "(-1)"))
+    }
+
+    fn no_time_zones(&self, span: Span) -> Unsupported {
+        self.unsupported(
+            span,
+            "local dates in a time zone",
+            "SQLite has no time zones; set `time_zone = \"UTC\"` in `segl.toml` or compile this \
+             rule for DuckDB or PostgreSQL",
+        )
+    }
+
+    /// The instant a date (SQL) begins in the project's time zone.
+    fn local_midnight(&self, date: &str, span: Span) -> Result<String> {
+        self.d
+            .local_midnight(date, &self.tz, &self.tz_lit(), self.midnight_shifts)
+            .ok_or_else(|| self.no_time_zones(span))
+    }
+
+    /// Arithmetic with dates, times and durations. A duration on its own is its length in
+    /// microseconds (a month counts 30 days, as when `segl run` compares durations); a written
+    /// duration (or a duration parameter) added to a date or time keeps its calendar unit.
+    fn temporal_arith(
+        &mut self,
+        frame: &mut Frame,
+        e: &Expr,
+        op: ArithOp,
+        lhs: &Expr,
+        rhs: &Expr,
+    ) -> Result<Sql> {
+        let span = e.span;
+        let d = self.d;
+        let sub = op == ArithOp::Sub;
+        if lhs.ty.is_temporal() != rhs.ty.is_temporal() {
+            // A date or time and a duration.
+            let (when_, dur) = if lhs.ty.is_temporal() {
+                (lhs, rhs)
+            } else {
+                (rhs, lhs)
+            };
+            let v = self.value(frame, when_)?;
+            let too_far =
+                || self.unsupported(span, "a date this far from today", "use a shorter duration");
+            if let Some(x) = self.constant_duration(dur) {
+                let amount = if sub {
+                    x.amount.checked_neg().ok_or_else(too_far)?
+                } else {
+                    x.amount
+                };
+                let (n, months) = match x.unit {
+                    DurationUnit::Day => (Some(amount), false),
+                    DurationUnit::Week => (amount.checked_mul(7), false),
+                    DurationUnit::Month => (Some(amount), true),
+                    DurationUnit::Quarter => (amount.checked_mul(3), true),
+                    DurationUnit::Year => (amount.checked_mul(12), true),
+                    DurationUnit::Hour | DurationUnit::Minute => (None, false),
+                };
+                let text = match (e.ty == Type::Date, n) {
+                    (true, Some(n)) if months => d.add_months(&v.text, n, false),
+                    (true, Some(n)) => d.add_days(&v.text, n),
+                    (true, None) => {
+                        return Err(self.unsupported(
+                            span,
+                            "hours or minutes added to a date",
+                            "compare with a time instead (`last_login >= now - 12 hours`), or \
+                             use days",
+                        ));
+                    }
+                    (false, _) => {
+                        let ts = if when_.ty == Type::Date {
+                            self.local_midnight(&v.text, span)?
+                        } else {
+                            v.text
+                        };
+                        match n {
+                            // Calendar units move the local date and keep the local time.
+                            Some(n) => {
+                                let local = d
+                                    .to_local(&ts, &self.tz, &self.tz_lit())
+                                    .ok_or_else(|| self.no_time_zones(span))?;
+                                d.instant_of_local(
+                                    &d.local_add(&local, n, months),
+                                    &self.tz,
+                                    &self.tz_lit(),
+                                    self.clock_changes,
+                                )
+                                .ok_or_else(|| self.no_time_zones(span))?
+                            }
+                            None => {
+                                let micros = duration_micros(Duration {
+                                    amount,
+                                    unit: x.unit,
+                                })
+                                .ok_or_else(too_far)?;
+                                d.add_micros(&ts, &micros)
+                            }
+                        }
+                    }
+                };
+                return Ok(Sql::at(text, v.layer));
+            }
+            // A computed duration: `segl run` adds its exact length, which is its meaning only
+            // when it has no days or months (a difference of two times).
+            if e.ty == Type::Timestamp && when_.ty == Type::Timestamp && exact_only(self.p, dur) {
+                let x = self.value(frame, dur)?;
+                let micros = if sub {
+                    format!("(-{})", x.text)
+                } else {
+                    x.text
+                };
+                return Ok(Sql::at(
+                    d.add_micros(&v.text, &micros),
+                    v.layer.max(x.layer),
+                ));
+            }
+            return Err(self.unsupported(
+                span,
+                "a computed duration added to a date",
+                "add a written duration such as `30 days`, or compare the durations instead \
+                 (`renewal_date - signup_date > 1 year`)",
+            ));
+        }
+        let l = self.value(frame, lhs)?;
+        let r = self.value(frame, rhs)?;
+        let layer = l.layer.max(r.layer);
+        let text = match (&lhs.ty, &rhs.ty) {
+            (Type::Date, Type::Date) => format!(
+                "({} * {})",
+                d.days_between(&r.text, &l.text),
+                dialect::DAY_MICROS
+            ),
+            (Type::Timestamp, Type::Timestamp) => d.instant_diff(&l.text, &r.text),
+            _ => match op {
+                ArithOp::Add => format!("({} + {})", l.text, r.text),
+                ArithOp::Sub => format!("({} - {})", l.text, r.text),
+                ArithOp::Mul => format!("({} * {})", l.text, r.text),
+                ArithOp::Div => {
+                    return Err(self.unsupported(span, "this division", "divide numbers instead"));
+                }
+            },
+        };
+        Ok(Sql::at(text, layer))
+    }
+
+    /// A duration known when the SQL is written: a written one or a parameter's value.
+    fn constant_duration(&self, e: &Expr) -> Option<Duration> {
+        match &e.kind {
+            ExprKind::Literal(Value::Duration(x)) => Some(*x),
+            ExprKind::Param(id) => match self.param_value(*id) {
+                Value::Duration(x) => Some(*x),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
+    /// A window test computed from the as-of parameter.
+    fn in_window_param(&self, v: &str, ty: &Type, window: &Window, span: Span) -> Result<String> {
+        let d = self.d;
+        let out_of_range = || {
+            self.unsupported(
+                span,
+                "a time window reaching outside the calendar",
+                "use a shorter window",
+            )
+        };
+        let clock = |x: &Duration| matches!(x.unit, DurationUnit::Hour | DurationUnit::Minute);
+        let durations: Vec<&Duration> = match window {
+            Window::Last(x) | Window::Next(x) | Window::MoreThanAgo(x) | Window::LessThanAgo(x) => {
+                vec![x]
+            }
+            Window::BetweenAgo { near, far } => vec![near, far],
+            Window::Period { .. } => Vec::new(),
+        };
+        let mut parts = Vec::new();
+        if durations.iter().any(|x| clock(x)) {
+            // By the clock: instants counted from the as-of moment.
+            if !durations.iter().all(|x| clock(x)) {
+                return Err(self.unsupported(
+                    span,
+                    "a window mixing hours with days from an as-of parameter",
+                    "use the same kind of unit at both ends",
+                ));
+            }
+            let now = self.now(span)?;
+            let back = |x: &Duration| -> Result<String> {
+                let m = duration_micros(Duration {
+                    amount: x.amount.checked_neg().ok_or_else(out_of_range)?,
+                    unit: x.unit,
+                })
+                .ok_or_else(out_of_range)?;
+                Ok(d.add_micros(&now, &m))
+            };
+            let value = if *ty == Type::Timestamp {
+                v.to_owned()
+            } else {
+                self.local_midnight(v, span)?
+            };
+            match window {
+                Window::Last(x) => {
+                    parts.push(format!("{value} >= {}", back(x)?));
+                    parts.push(format!("{value} <= {now}"));
+                }
+                Window::Next(x) => {
+                    let m = duration_micros(*x).ok_or_else(out_of_range)?;
+                    parts.push(format!("{value} >= {now}"));
+                    parts.push(format!("{value} <= {}", d.add_micros(&now, &m)));
+                }
+                Window::MoreThanAgo(x) => parts.push(format!("{value} < {}", back(x)?)),
+                Window::LessThanAgo(x) => {
+                    parts.push(format!("{value} > {}", back(x)?));
+                    parts.push(format!("{value} <= {now}"));
+                }
+                Window::BetweenAgo { near, far } => {
+                    parts.push(format!("{value} >= {}", back(far)?));
+                    parts.push(format!("{value} <= {}", back(near)?));
+                }
+                Window::Period { .. } => {}
+            }
+            return Ok(parts.join(" AND "));
+        }
+        // In whole days: the first day in the window and the first day after it.
+        let today = self.today();
+        let shift = |x: &Duration, sign: i64| -> Result<String> {
+            let n = x.amount.checked_mul(sign).ok_or_else(out_of_range)?;
+            Ok(match x.unit {
+                DurationUnit::Week => {
+                    d.add_days(&today, n.checked_mul(7).ok_or_else(out_of_range)?)
+                }
+                DurationUnit::Month => d.add_months(&today, n, false),
+                DurationUnit::Quarter => {
+                    d.add_months(&today, n.checked_mul(3).ok_or_else(out_of_range)?, false)
+                }
+                DurationUnit::Year => {
+                    d.add_months(&today, n.checked_mul(12).ok_or_else(out_of_range)?, false)
+                }
+                DurationUnit::Day | DurationUnit::Hour | DurationUnit::Minute => {
+                    d.add_days(&today, n)
+                }
+            })
+        };
+        let after = |x: String| d.add_days(&x, 1);
+        let (from, until) = match window {
+            Window::Last(x) => (Some(shift(x, -1)?), Some(after(today.clone()))),
+            Window::Next(x) => (Some(today.clone()), Some(after(shift(x, 1)?))),
+            Window::MoreThanAgo(x) => (None, Some(shift(x, -1)?)),
+            Window::LessThanAgo(x) => (Some(after(shift(x, -1)?)), Some(after(today.clone()))),
+            Window::BetweenAgo { near, far } => {
+                (Some(shift(far, -1)?), Some(after(shift(near, -1)?)))
+            }
+            Window::Period { relative, unit } => {
+                let first = d.period_start(&today, *unit);
+                let step = |k: i64| match unit {
+                    PeriodUnit::Week => d.add_days(&first, 7 * k),
+                    PeriodUnit::Month => d.add_months(&first, k, true),
+                    PeriodUnit::Quarter => d.add_months(&first, 3 * k, true),
+                    PeriodUnit::Year => d.add_months(&first, 12 * k, true),
+                };
+                match relative {
+                    PeriodRelative::This => (Some(first.clone()), Some(step(1))),
+                    PeriodRelative::Last => (Some(step(-1)), Some(first.clone())),
+                    PeriodRelative::Next => (Some(step(1)), Some(step(2))),
+                }
+            }
+        };
+        let bound = |day: String| -> Result<String> {
+            if *ty == Type::Timestamp {
+                self.local_midnight(&day, span)
+            } else {
+                Ok(day)
+            }
+        };
+        if let Some(f) = from {
+            parts.push(format!("{v} >= {}", bound(f)?));
+        }
+        if let Some(u) = until {
+            parts.push(format!("{v} < {}", bound(u)?));
+        }
+        Ok(if parts.is_empty() {
+            format!("{v} IS NOT NULL")
+        } else {
+            parts.join(" AND ")
+        })
+    }
+
+    /// The next yearly recurrence of a date on or after the as-of date read from the parameter.
+    fn anniversary_param(&self, date: &str) -> String {
+        let d = self.d;
+        let today = self.today();
+        let year = d.date_part("year", &today);
+        let m = d.date_part("month", date);
+        let day = d.date_part("day", date);
+        let day_in = |y: &str| {
+            format!(
+                "CASE WHEN {m} = 2 AND {day} = 29 AND NOT {} THEN 28 ELSE {day} END",
+                d.leap_year(y)
+            )
+        };
+        let next_year = format!("({year} + 1)");
+        let this_year = d.make_date(&year, &m, &day_in(&year));
+        format!(
+            "CASE WHEN {this_year} >= {today} THEN {this_year} ELSE {} END",
+            d.make_date(&next_year, &m, &day_in(&next_year))
+        )
+    }
+
     fn in_window(&self, v: &str, ty: &Type, window: &Window, span: Span) -> Result<String> {
+        if self.as_of_param.is_some() {
+            return self.in_window_param(v, ty, window, span);
+        }
         let as_of = &self.settings.as_of;
         let out_of_range = || {
             self.unsupported(
@@ -1498,6 +1858,9 @@ impl<'a> Compiler<'a> {
     /// February 28 in other years). The as-of date is a constant, so only the date's month and
     /// day are read in SQL.
     fn anniversary(&self, date: &str, span: Span) -> Result<String> {
+        if self.as_of_param.is_some() {
+            return Ok(self.anniversary_param(date));
+        }
         let as_of = self.settings.as_of.date;
         let year = as_of.year();
         let next = year.checked_add(1).ok_or_else(|| {
@@ -1667,4 +2030,81 @@ fn children(e: &Expr) -> Vec<&Expr> {
     } else {
         e.operands()
     }
+}
+
+/// A duration's length in microseconds as SQL integer text, a month counting 30 days and a day
+/// 24 hours (the order `segl run` gives durations); `None` when it does not fit 64 bits.
+fn duration_micros(x: Duration) -> Option<String> {
+    let day = dialect::DAY_MICROS;
+    let (n, unit) = match x.unit {
+        DurationUnit::Minute => (x.amount, 60_000_000),
+        DurationUnit::Hour => (x.amount, 3_600_000_000),
+        DurationUnit::Day => (x.amount, day),
+        DurationUnit::Week => (x.amount, 7 * day),
+        DurationUnit::Month => (x.amount, 30 * day),
+        DurationUnit::Quarter => (x.amount, 90 * day),
+        DurationUnit::Year => (x.amount, 360 * day),
+    };
+    n.checked_mul(unit)?;
+    Some(dialect::micros_text(n, unit))
+}
+
+/// Whether a duration expression can only hold exact time (hours, minutes, differences of two
+/// times), never days or months.
+fn exact_only(p: &Program, e: &Expr) -> bool {
+    match &e.kind {
+        ExprKind::Literal(Value::Duration(x)) => {
+            matches!(x.unit, DurationUnit::Hour | DurationUnit::Minute)
+        }
+        ExprKind::Arith { op, lhs, rhs } => match (&lhs.ty, &rhs.ty) {
+            (Type::Timestamp, Type::Timestamp) => true,
+            (Type::Duration, Type::Duration) => exact_only(p, lhs) && exact_only(p, rhs),
+            (Type::Duration, _) if *op == ArithOp::Mul => exact_only(p, lhs),
+            (_, Type::Duration) if *op == ArithOp::Mul => exact_only(p, rhs),
+            _ => false,
+        },
+        ExprKind::Neg(x) => exact_only(p, x),
+        ExprKind::Definition(id) => exact_only(p, &p.definitions[id.index()].value),
+        _ => false,
+    }
+}
+
+/// Whether some day in `tz` begins at a time its clocks skip or pass twice (so that midnight has
+/// to be read with care). Looks at every change of the clocks up to the year 2200.
+fn midnight_shifts(tz: &jiff::tz::TimeZone) -> bool {
+    if tz.to_fixed_offset().is_ok() {
+        return false;
+    }
+    let Ok(end) = jiff::Timestamp::from_second(7_258_118_400) else {
+        return true;
+    };
+    for t in tz.following(jiff::Timestamp::MIN).take(10_000) {
+        let at = t.timestamp();
+        if at > end {
+            return false;
+        }
+        let Ok(just_before) = at.checked_sub(jiff::SignedDuration::from_nanos(1)) else {
+            continue;
+        };
+        let before = tz.to_offset(just_before).to_datetime(at);
+        let after = t.offset().to_datetime(at);
+        // The wall-clock times between the two readings are skipped or passed twice.
+        let (lo, hi) = if before < after {
+            (before, after)
+        } else {
+            (after, before)
+        };
+        let midnight = if lo.time() == jiff::civil::Time::midnight() {
+            lo
+        } else {
+            match lo.date().tomorrow() {
+                Ok(d) => d.to_datetime(jiff::civil::Time::midnight()),
+                Err(_) => return true,
+            }
+        };
+        if lo != hi && midnight < hi {
+            return true;
+        }
+    }
+    true
 }

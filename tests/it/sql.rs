@@ -11,12 +11,13 @@
 use std::path::Path;
 use std::process::Command;
 
+use jiff::civil::date;
 use segl::check::check_project;
 use segl::engine::AsOf;
 use segl::engine::RunSettings;
 use segl::engine::lower::Rule;
 use segl::ir::{ScoreId, SegmentId, TierSetId};
-use segl::sql::{Dialect, Options, compile, quote};
+use segl::sql::{Dialect, Options, ParamName, compile, quote};
 
 use crate::check::{load, root};
 
@@ -35,6 +36,15 @@ fn rules_program() -> segl::ir::Program {
 
 /// Every rule of the project that the dialect can express; the others with their codes.
 fn compilable(program: &segl::ir::Program, dialect: Dialect) -> (Vec<Rule>, Vec<String>) {
+    compilable_with(program, dialect, &settings(), None)
+}
+
+fn compilable_with(
+    program: &segl::ir::Program,
+    dialect: Dialect,
+    settings: &RunSettings,
+    param: Option<&ParamName>,
+) -> (Vec<Rule>, Vec<String>) {
     let mut all: Vec<(Rule, String)> = Vec::new();
     for (i, s) in program.segments.iter().enumerate() {
         all.push((Rule::Segment(SegmentId::from_index(i)), s.name.clone()));
@@ -52,8 +62,9 @@ fn compilable(program: &segl::ir::Program, dialect: Dialect) -> (Vec<Rule>, Vec<
             dialect,
             rules: Some(vec![rule]),
             tables: std::collections::HashMap::new(),
+            as_of_param: param.cloned(),
         };
-        match compile(program, &settings(), &options) {
+        match compile(program, settings, &options) {
             Ok(_) => ok.push(rule),
             Err(d) => refused.push(format!("{name}: {}", d[0].code)),
         }
@@ -70,6 +81,7 @@ fn sql_for_the_example_project_per_dialect() {
             dialect,
             rules: Some(ok),
             tables: std::collections::HashMap::new(),
+            as_of_param: None,
         };
         let sql = compile(&program, &settings(), &options).unwrap();
         insta::assert_snapshot!(format!("sql_rules_{name}"), sql);
@@ -84,6 +96,7 @@ fn output_is_stable() {
         dialect: Dialect::DuckDb,
         rules: None,
         tables: std::collections::HashMap::new(),
+        as_of_param: None,
     };
     let a = compile(&program, &settings(), &options).unwrap();
     let b = compile(&program, &settings(), &options).unwrap();
@@ -243,21 +256,108 @@ fn read_pairs(path: &Path) -> Vec<(String, String)> {
     serde_json::from_str(&text).unwrap()
 }
 
+/// What to run on an engine and compare with `segl run`.
+struct Comparison<'a> {
+    /// The project folder.
+    project: &'a Path,
+    /// The folder whose CSV files `tests/sql/run.py` loads (the schema of `rules/`).
+    data: &'a Path,
+    /// The project's time zone instead of the one in its `segl.toml`.
+    time_zone: Option<&'a str>,
+    as_of: jiff::civil::Date,
+    /// Compile with `--as-of-param` and bind the parameter, instead of writing the date in.
+    param: bool,
+    /// The fewest records each membership must have (guards against comparing nothing).
+    min_rows: usize,
+    /// Also have the engine read back the adversarial texts as segl quotes them.
+    quoting: bool,
+}
+
+impl Comparison<'_> {
+    fn rules(as_of: jiff::civil::Date, param: bool) -> Comparison<'static> {
+        static ROOT: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+        static DATA: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+        Comparison {
+            project: ROOT.get_or_init(|| root().join("rules")),
+            data: DATA.get_or_init(|| root().join("rules/data")),
+            time_zone: None,
+            as_of,
+            param,
+            min_rows: 100,
+            quoting: false,
+        }
+    }
+}
+
+fn as_of_param() -> Option<ParamName> {
+    ParamName::new("as_of")
+}
+
 /// Runs the SQL for `dialect` on the engine and compares every column with `segl run --out`.
-/// Returns the differing cells as `entity/key/column: engine != sql`, and adversarial texts
-/// the engine did not read back as they were quoted.
+/// Returns the differing cells as `entity/key/column: engine != sql` (and adversarial texts the
+/// engine did not read back as they were quoted), and the refused rules.
 fn compare_on_engine(dialect: Dialect, engine: &str) -> Vec<String> {
-    let program = rules_program();
-    let (ok, _) = compilable(&program, dialect);
+    let case = Comparison {
+        quoting: true,
+        ..Comparison::rules(date(2026, 11, 20), false)
+    };
+    compare(dialect, engine, &case).0
+}
+
+fn compare(dialect: Dialect, engine: &str, case: &Comparison) -> (Vec<String>, Vec<String>) {
+    let tag = format!(
+        "segl-sql-{engine}-{}-{}-{}-{}",
+        case.project.file_name().unwrap().to_string_lossy(),
+        case.as_of,
+        case.param,
+        std::process::id()
+    );
+    let dir = Scratch(std::env::temp_dir().join(tag));
+    std::fs::create_dir_all(dir.path()).unwrap();
+    // Another time zone: a copy of the project with its `segl.toml` changed.
+    let project = match case.time_zone {
+        None => case.project.to_path_buf(),
+        Some(tz) => {
+            let copy = dir.path().join("project");
+            copy_dir(case.project, &copy);
+            let toml = std::fs::read_to_string(copy.join("segl.toml")).unwrap();
+            let changed: String = toml
+                .lines()
+                .map(|l| {
+                    if l.starts_with("time_zone") {
+                        format!("time_zone = \"{tz}\"\n")
+                    } else {
+                        format!("{l}\n")
+                    }
+                })
+                .collect();
+            std::fs::write(copy.join("segl.toml"), changed).unwrap();
+            copy
+        }
+    };
+    let report = check_project(&load(&project));
+    let program = report.program.unwrap();
+    let tz = jiff::tz::TimeZone::get(case.time_zone.unwrap_or_else(|| {
+        report
+            .config
+            .as_ref()
+            .and_then(|c| c.time_zone.as_ref())
+            .map_or("UTC", |(t, _)| t.as_str())
+    }))
+    .unwrap();
+    let settings = RunSettings {
+        as_of: AsOf::end_of_day(case.as_of, tz).unwrap(),
+        params: std::collections::HashMap::new(),
+    };
+    let param = if case.param { as_of_param() } else { None };
+    let (ok, refused) = compilable_with(&program, dialect, &settings, param.as_ref());
     let options = Options {
         dialect,
         rules: Some(ok.clone()),
         tables: std::collections::HashMap::new(),
+        as_of_param: param,
     };
-    let sql = compile(&program, &settings(), &options).unwrap();
-    let dir =
-        Scratch(std::env::temp_dir().join(format!("segl-sql-{engine}-{}", std::process::id())));
-    std::fs::create_dir_all(dir.path()).unwrap();
+    let sql = compile(&program, &settings, &options).unwrap();
     let sql_path = dir.path().join("rules.sql");
     std::fs::write(&sql_path, &sql).unwrap();
     let quoting_path = dir.path().join("quoting-cases.json");
@@ -280,14 +380,23 @@ fn compare_on_engine(dialect: Dialect, engine: &str) -> Vec<String> {
             _ => None,
         })
         .collect();
-    let out = Command::new(&python)
+    let out_dir = dir.path().join("out");
+    std::fs::create_dir_all(&out_dir).unwrap();
+    let mut command = Command::new(&python);
+    command
         .arg(root().join("tests/sql/run.py"))
         .arg(engine)
-        .arg(root().join("rules/data"))
+        .arg(case.data)
         .arg(&sql_path)
-        .arg(dir.path())
-        .env("SEGL_SQL_BOOLS", segments.join(","))
-        .env("SEGL_SQL_QUOTING", &quoting_path)
+        .arg(&out_dir)
+        .env("SEGL_SQL_BOOLS", segments.join(","));
+    if case.quoting {
+        command.env("SEGL_SQL_QUOTING", &quoting_path);
+    }
+    if case.param {
+        command.arg("--param").arg(format!("as_of={}", case.as_of));
+    }
+    let out = command
         .output()
         .unwrap_or_else(|e| panic!("cannot start {python}: {e}"));
     assert!(
@@ -300,7 +409,9 @@ fn compare_on_engine(dialect: Dialect, engine: &str) -> Vec<String> {
     let reference = dir.path().join("segl.csv");
     let mut args: Vec<String> = vec![
         "run".into(),
-        root().join("rules").display().to_string(),
+        project.display().to_string(),
+        "--as-of".into(),
+        case.as_of.to_string(),
         "--out".into(),
         reference.display().to_string(),
     ];
@@ -322,20 +433,42 @@ fn compare_on_engine(dialect: Dialect, engine: &str) -> Vec<String> {
         "{}",
         String::from_utf8_lossy(&run.stderr)
     );
-    let mut diffs = quoting_diffs(engine, &read_pairs(&dir.path().join("quoting.json")));
-    for (entity, file) in [("customer", "segl.csv"), ("company", "segl.company.csv")] {
+    let mut diffs = if case.quoting {
+        quoting_diffs(engine, &read_pairs(&out_dir.join("quoting.json")))
+    } else {
+        Vec::new()
+    };
+    let mut entities: Vec<String> = std::fs::read_dir(&out_dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter_map(|f| f.strip_suffix(".csv").map(str::to_owned))
+        .collect();
+    entities.sort();
+    assert!(!entities.is_empty(), "the engine wrote no membership");
+    let primary = &program.entity(program.primary.unwrap()).name;
+    for entity in entities {
+        let file = if &entity == primary {
+            "segl.csv".to_owned()
+        } else {
+            format!("segl.{entity}.csv")
+        };
         let expected = read_csv(&dir.path().join(file));
-        let got = read_csv(&dir.path().join(format!("{entity}.csv")));
+        let got = read_csv(&out_dir.join(format!("{entity}.csv")));
         assert_eq!(expected.first(), got.first(), "{entity}: columns differ");
         assert_eq!(expected.len(), got.len(), "{entity}: row counts differ");
-        assert!(expected.len() > 100, "{entity}: too few rows to compare");
+        assert!(
+            expected.len() > case.min_rows,
+            "{entity}: too few rows to compare"
+        );
         let header = &expected[0];
         for (e, g) in expected.iter().zip(&got).skip(1) {
             for (i, col) in header.iter().enumerate() {
                 if e.get(i) != g.get(i) {
                     diffs.push(format!(
-                        "{entity}/{}/{col}: {:?} != {:?}",
+                        "{entity}/{}/{col} as of {}{}: {:?} != {:?}",
                         e[0],
+                        case.as_of,
+                        if case.param { " (parameter)" } else { "" },
                         e.get(i),
                         g.get(i)
                     ));
@@ -343,7 +476,20 @@ fn compare_on_engine(dialect: Dialect, engine: &str) -> Vec<String> {
             }
         }
     }
-    diffs
+    (diffs, refused)
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
 }
 
 #[test]
@@ -387,6 +533,70 @@ fn sqlglot(args: &[&std::ffi::OsStr]) -> (bool, String) {
     )
 }
 
+/// The date-arithmetic fixture, checked, with its settings (its own as-of date, Berlin).
+fn dates_program() -> (segl::ir::Program, RunSettings) {
+    let report = check_project(&load(&root().join("tests/fixtures/sql-run/dates")));
+    let tz = jiff::tz::TimeZone::get("Europe/Berlin").unwrap();
+    let settings = RunSettings {
+        as_of: AsOf::end_of_day(date(2026, 2, 28), tz).unwrap(),
+        params: std::collections::HashMap::new(),
+    };
+    (report.program.unwrap(), settings)
+}
+
+/// The SQL of every rule the dialect can express, with these settings and parameter.
+fn all_compilable(
+    program: &segl::ir::Program,
+    dialect: Dialect,
+    settings: &RunSettings,
+    param: Option<&ParamName>,
+) -> String {
+    let (ok, _) = compilable_with(program, dialect, settings, param);
+    let options = Options {
+        dialect,
+        rules: Some(ok),
+        tables: std::collections::HashMap::new(),
+        as_of_param: param.cloned(),
+    };
+    compile(program, settings, &options).unwrap()
+}
+
+/// The scripts besides the example project with a written date: the example project with
+/// `--as-of-param`, and the date-arithmetic fixture with a written date and with the parameter.
+fn variants(dialect: Dialect) -> Vec<(&'static str, String)> {
+    let rules = rules_program();
+    let (dates, dates_settings) = dates_program();
+    let param = as_of_param();
+    vec![
+        (
+            "as-of-param",
+            all_compilable(&rules, dialect, &settings(), param.as_ref()),
+        ),
+        (
+            "dates",
+            all_compilable(&dates, dialect, &dates_settings, None),
+        ),
+        (
+            "dates-as-of-param",
+            all_compilable(&dates, dialect, &dates_settings, param.as_ref()),
+        ),
+    ]
+}
+
+/// What each dialect writes for the as-of parameter, and, for the warehouses that cannot run
+/// here, for the calendar edge cases (local times in the skipped and repeated hours).
+#[test]
+fn sql_with_the_as_of_parameter_per_dialect() {
+    for (dialect, name) in Dialect::ALL {
+        for (variant, sql) in variants(dialect) {
+            let warehouse = matches!(dialect, Dialect::BigQuery | Dialect::Snowflake);
+            if variant == "as-of-param" || warehouse {
+                insta::assert_snapshot!(format!("sql_{variant}_{name}"), sql);
+            }
+        }
+    }
+}
+
 /// The syntax check for the engines the tests cannot run: every dialect's SQL for the example
 /// project parses with sqlglot in that dialect, a broken statement does not, and sqlglot reads
 /// every adversarial text back from segl's quoting.
@@ -400,11 +610,19 @@ fn sql_parses_with_sqlglot_in_every_dialect() {
     std::fs::create_dir_all(dir.path()).unwrap();
     let mut cases = Vec::new();
     for (dialect, name) in Dialect::ALL {
+        // The other scripts: with the as-of parameter, and the calendar edge cases.
+        for (variant, sql) in variants(dialect) {
+            let path = dir.path().join(format!("{name}-{variant}.sql"));
+            std::fs::write(&path, &sql).unwrap();
+            let (parsed, errors) = sqlglot(&[name.as_ref(), path.as_os_str()]);
+            assert!(parsed, "{name} ({variant}): {errors}");
+        }
         let (ok, _) = compilable(&program, dialect);
         let options = Options {
             dialect,
             rules: Some(ok),
             tables: std::collections::HashMap::new(),
+            as_of_param: None,
         };
         let sql = compile(&program, &settings(), &options).unwrap();
         let path = dir.path().join(format!("{name}.sql"));
@@ -483,6 +701,7 @@ fn sql_error_fixtures_report_their_code() {
             dialect: Dialect::Sqlite,
             rules: None,
             tables: std::collections::HashMap::new(),
+            as_of_param: None,
         };
         let mut diagnostics = compile(&program, &settings(), &options).unwrap_err();
         segl::diagnostics::sort(&mut diagnostics, &report.sources);
@@ -495,4 +714,139 @@ fn sql_error_fixtures_report_their_code() {
         let shown = segl::diagnostics::render::plain(&diagnostics, &report.sources);
         insta::assert_snapshot!(format!("sql_error_{name}"), shown);
     }
+}
+
+/// The as-of dates of the engine comparisons: a month end, the days the clocks change in
+/// Berlin (spring forward, fall back) and the example project's date.
+const AS_OF_DATES: [(i16, i8, i8); 4] =
+    [(2026, 2, 28), (2026, 3, 29), (2026, 10, 25), (2026, 11, 20)];
+
+fn engine_of(dialect: Dialect) -> &'static str {
+    dialect.name()
+}
+
+fn engine_ready(engine: &str) -> bool {
+    if engine == "spark" {
+        return named("spark");
+    }
+    if !wanted(engine) {
+        return false;
+    }
+    if engine == "postgres" {
+        assert!(
+            std::env::var("SEGL_PG_DSN").is_ok(),
+            "SEGL_PG_DSN is not set: run `eval \"$(bash scripts/test-env.sh)\"` first, or leave \
+             PostgreSQL out with SEGL_SQL_ENGINES=duckdb,sqlite"
+        );
+    }
+    true
+}
+
+/// Date arithmetic (month ends, leap days, changes of the clocks), written-in and parameter
+/// as-of dates, in Berlin and in UTC (where SQLite can compute with times too).
+fn dates_on_engine(dialect: Dialect) {
+    let engine = engine_of(dialect);
+    if !engine_ready(engine) {
+        return;
+    }
+    let project = root().join("tests/fixtures/sql-run/dates");
+    let data = project.join("data");
+    let mut diffs = Vec::new();
+    let mut refusals = Vec::new();
+    for time_zone in [None, Some("UTC")] {
+        for (y, m, d) in AS_OF_DATES {
+            for param in [false, true] {
+                let case = Comparison {
+                    project: &project,
+                    data: &data,
+                    time_zone,
+                    as_of: date(y, m, d),
+                    param,
+                    min_rows: 20,
+                    quoting: false,
+                };
+                let (diff, refused) = compare(dialect, engine, &case);
+                diffs.extend(diff);
+                if !refused.is_empty() {
+                    refusals.push(format!(
+                        "{} {}: {}",
+                        time_zone.unwrap_or("Europe/Berlin"),
+                        if param { "parameter" } else { "written date" },
+                        refused.join(", ")
+                    ));
+                }
+            }
+        }
+    }
+    assert_eq!(diffs, Vec::<String>::new());
+    refusals.sort();
+    refusals.dedup();
+    insta::assert_snapshot!(format!("sql_dates_{engine}_refused"), refusals.join("\n"));
+}
+
+#[test]
+fn date_arithmetic_on_duckdb_is_what_segl_run_computes() {
+    dates_on_engine(Dialect::DuckDb);
+}
+
+#[test]
+fn date_arithmetic_on_postgres_is_what_segl_run_computes() {
+    dates_on_engine(Dialect::Postgres);
+}
+
+#[test]
+fn date_arithmetic_on_sqlite_is_what_segl_run_computes() {
+    dates_on_engine(Dialect::Sqlite);
+}
+
+/// Only with `bash tests/sql/spark.sh`, like `spark_computes_what_segl_run_computes`.
+#[test]
+fn date_arithmetic_on_spark_is_what_segl_run_computes() {
+    dates_on_engine(Dialect::Spark);
+}
+
+/// The example project compiled with `--as-of-param` and bound to a date gives the rows `segl
+/// run` gives on that date, as the SQL with the date written in does (`compare_on_engine`, and
+/// the date fixture above on every date). Three dates: a month end, the day the clocks spring
+/// forward in Berlin, and the project's own date (loading the example data is the slow part).
+fn as_of_param_on_engine(dialect: Dialect) {
+    let engine = engine_of(dialect);
+    if !engine_ready(engine) {
+        return;
+    }
+    let mut diffs = Vec::new();
+    let mut refusals = Vec::new();
+    for (y, m, d) in [(2026, 2, 28), (2026, 3, 29), (2026, 11, 20)] {
+        let (diff, refused) = compare(dialect, engine, &Comparison::rules(date(y, m, d), true));
+        diffs.extend(diff);
+        refusals.push(refused.join("\n"));
+    }
+    assert_eq!(diffs, Vec::<String>::new());
+    refusals.dedup();
+    assert_eq!(refusals.len(), 1, "the refused rules depend on the date");
+    insta::assert_snapshot!(
+        format!("sql_rules_{engine}_as_of_param_refused"),
+        refusals.join("\n")
+    );
+}
+
+#[test]
+fn as_of_param_on_duckdb_gives_the_rows_of_the_date() {
+    as_of_param_on_engine(Dialect::DuckDb);
+}
+
+#[test]
+fn as_of_param_on_postgres_gives_the_rows_of_the_date() {
+    as_of_param_on_engine(Dialect::Postgres);
+}
+
+#[test]
+fn as_of_param_on_sqlite_gives_the_rows_of_the_date() {
+    as_of_param_on_engine(Dialect::Sqlite);
+}
+
+/// Only with `bash tests/sql/spark.sh`.
+#[test]
+fn as_of_param_on_spark_gives_the_rows_of_the_date() {
+    as_of_param_on_engine(Dialect::Spark);
 }

@@ -260,7 +260,7 @@ fn the_example_project_passes_its_tests_at_full_coverage() {
     );
     assert_eq!(run.code, 0, "{}", run.stdout);
     assert!(run.stdout.contains("; coverage 100%"), "{}", run.stdout);
-    assert!(run.stdout.contains("11 tests,"), "{}", run.stdout);
+    assert!(run.stdout.contains("12 tests,"), "{}", run.stdout);
 }
 
 /// The tests' records, evaluated by the engine, give the memberships, tiers and scores of the

@@ -1,14 +1,17 @@
 #!/usr/bin/env python3
 """Runs SQL written by `segl sql` on a real engine over the example project's data.
 
-    run.py ENGINE DATA_DIR SQL_FILE OUT_DIR
+    run.py ENGINE DATA_DIR SQL_FILE OUT_DIR [--param NAME=VALUE]...
 
 ENGINE is duckdb, sqlite, postgres or spark (PostgreSQL: connection string in SEGL_PG_DSN; a
 fresh schema is created and dropped. Spark: a local PySpark session in ANSI mode with the session
 time zone UTC, the tables as temporary views). The CSV files of `rules/data` are loaded into one table per
 entity with the column types segl expects (see docs/sql.md, "Tables"), the script's queries run,
 and each entity's membership is written to OUT_DIR/ENTITY.csv (booleans as true/false, unknown as
-an empty cell), in the query's row order.
+an empty cell), in the query's row order. `--param NAME=VALUE` binds a parameter of
+`segl sql --as-of-param=NAME` the way docs/sql.md tells users to: a DuckDB variable, a PostgreSQL
+setting `segl.NAME`, a SQLite named parameter, a Spark named parameter (`spark.sql(query,
+args={...})` with a `datetime.date`).
 
 With SEGL_SQL_QUOTING naming a JSON file (a list of one-row `SELECT <text> AS <name>` queries),
 each query also runs and OUT_DIR/quoting.json gets, per query, [column name, value]: what the
@@ -184,8 +187,32 @@ def cell(engine, value, type_name):
     return str(value)
 
 
+def parse_params(args):
+    params = {}
+    while args:
+        flag, value, args = args[0], args[1] if len(args) > 1 else None, args[2:]
+        if flag != "--param" or value is None or "=" not in value:
+            raise SystemExit(f"expected --param NAME=VALUE, got {flag} {value}")
+        name, text = value.split("=", 1)
+        if not re.fullmatch(r"[a-z_][a-z0-9_]*", name):
+            raise SystemExit(f"bad parameter name {name!r}")
+        params[name] = text
+    return params
+
+
+def bind(engine, conn, params):
+    """Sets the parameters that are not bound per query (SQLite's and Spark's are)."""
+    for name, text in params.items():
+        if engine == "duckdb":
+            literal = "'" + text.replace("'", "''") + "'"
+            conn.execute(f"SET VARIABLE {name} = DATE {literal}")
+        elif engine == "postgres":
+            conn.execute("SELECT set_config(%s, %s, false)", (f"segl.{name}", text))
+
+
 def main():
     engine, data_dir, sql_file, out_dir = sys.argv[1:5]
+    params = parse_params(sys.argv[5:])
     with open(sql_file, encoding="utf-8") as f:
         script = f.read()
     conn = connect(engine)
@@ -205,6 +232,7 @@ def main():
             with open(os.path.join(out_dir, "quoting.json"), "w", encoding="utf-8") as out:
                 json.dump(read, out, ensure_ascii=False)
         load(engine, conn, data_dir)
+        bind(engine, conn, params)
         parts = re.split(r"^(?=-- Membership of each )", script, flags=re.M)
         for part in parts:
             m = re.match(r"-- Membership of each (.+) record\.", part)
@@ -213,11 +241,18 @@ def main():
             entity = m.group(1)
             query = part.strip().rstrip(";")
             if engine == "spark":
-                frame = conn.sql(query)
+                if params:
+                    args = {n: datetime.date.fromisoformat(v) for n, v in params.items()}
+                    frame = conn.sql(query, args=args)
+                else:
+                    frame = conn.sql(query)
                 names = frame.columns
                 rows = [tuple(r) for r in frame.collect()]
             else:
-                cur = conn.execute(query)
+                if engine == "sqlite" and params:
+                    cur = conn.execute(query, params)
+                else:
+                    cur = conn.execute(query)
                 names = [d[0] for d in cur.description]
                 rows = cur.fetchall()
             # SQLite has no boolean type: segment columns (neither key, tier nor score) hold 0/1.

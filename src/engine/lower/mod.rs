@@ -1102,6 +1102,22 @@ impl Planner<'_> {
             let d = self.compile(frame, dur)?;
             return Ok(if op == ArithOp::Sub { v - d } else { v + d });
         }
+        if op == ArithOp::Mul && e.ty == Type::Duration {
+            // A duration (its length in microseconds) times a whole number.
+            let l = self.compile(frame, lhs)?;
+            let r = self.compile(frame, rhs)?;
+            let int = |x: Df, ty: &Type| {
+                if *ty == Type::Duration {
+                    cast(x, DataType::Int64)
+                } else {
+                    x
+                }
+            };
+            return Ok(cast(
+                int(l, &lhs.ty) * int(r, &rhs.ty),
+                DataType::Duration(datafusion::arrow::datatypes::TimeUnit::Microsecond),
+            ));
+        }
         if op == ArithOp::Sub && lhs.ty == Type::Date && rhs.ty == Type::Date {
             let l = self.compile(frame, lhs)?;
             let r = self.compile(frame, rhs)?;
