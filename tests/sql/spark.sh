@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs the SQL `segl sql --dialect spark` writes for the example project on a local Spark and
-# compares every segment, tier and score with `segl run`, row by row. CI leaves this out for time
+# Runs the SQL `segl sql --dialect spark` writes for the example project and the date-arithmetic
+# fixture on a local Spark (with the as-of date written in and as a parameter) and compares every
+# segment, tier and score with `segl run`, row by row. CI leaves this out for time
 # (starting Spark takes about a minute); run it after changing the Spark spelling:
 #
 #   bash tests/sql/spark.sh
@@ -32,4 +33,7 @@ fi
 
 export SEGL_SPARK_PYTHON="$venv/bin/python"
 export SEGL_SQL_ENGINES=spark
-cargo test --test it spark_computes_what_segl_run_computes "$@" -- --nocapture
+# The example project with a written date, the calendar edge cases (tests/fixtures/sql-run/dates)
+# with written dates and the as-of parameter, and the example project with the parameter.
+cargo test --test it "$@" -- --nocapture spark_computes_what_segl_run_computes \
+    date_arithmetic_on_spark_is_what_segl_run_computes as_of_param_on_spark_gives_the_rows_of_the_date
