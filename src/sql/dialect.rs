@@ -573,9 +573,8 @@ impl Dialect {
             (Dialect::Spark, true) => {
                 let m = format!("unix_micros({local})");
                 let tod = format!("pmod({m}, {DAY_MICROS})");
-                let day = format!(
-                    "date_from_unix_date(CAST(({m} - {tod}) div {DAY_MICROS} AS INT))"
-                );
+                let day =
+                    format!("date_from_unix_date(CAST(({m} - {tod}) div {DAY_MICROS} AS INT))");
                 format!(
                     "timestamp_micros(unix_date({}) * {DAY_MICROS} + {tod})",
                     self.add_months(&day, n, false)
@@ -598,9 +597,9 @@ impl Dialect {
             Dialect::BigQuery => format!("TIMESTAMP_ADD({ts}, INTERVAL ({micros}) MICROSECOND)"),
             // Through the count of microseconds: what DATEADD does to a TIMESTAMP_LTZ across a
             // change of the clocks is not what segl means.
-            Dialect::Snowflake => self.instant_of_micros(&format!(
-                "(DATE_PART(epoch_microsecond, {ts}) + {micros})"
-            )),
+            Dialect::Snowflake => {
+                self.instant_of_micros(&format!("(DATE_PART(epoch_microsecond, {ts}) + {micros})"))
+            }
             Dialect::Spark => format!("timestamp_micros(unix_micros({ts}) + {micros})"),
         }
     }
@@ -614,9 +613,9 @@ impl Dialect {
             }
             Dialect::Sqlite => format!("({a} - {b})"),
             Dialect::BigQuery => format!("(UNIX_MICROS({a}) - UNIX_MICROS({b}))"),
-            Dialect::Snowflake => format!(
-                "(DATE_PART(epoch_microsecond, {a}) - DATE_PART(epoch_microsecond, {b}))"
-            ),
+            Dialect::Snowflake => {
+                format!("(DATE_PART(epoch_microsecond, {a}) - DATE_PART(epoch_microsecond, {b}))")
+            }
             Dialect::Spark => format!("(unix_micros({a}) - unix_micros({b}))"),
         }
     }
@@ -877,6 +876,103 @@ mod tests {
             "CAST(((a) - MOD(a, b)) / b AS BIGINT)"
         );
         assert_eq!(Dialect::Spark.int_div("a", "b"), "(a div b)");
+    }
+
+    #[test]
+    fn warehouse_calendars_clamp_months_and_start_weeks_on_monday() {
+        assert_eq!(
+            Dialect::BigQuery.add_months("d", 1, false),
+            "DATE_ADD(d, INTERVAL (1) MONTH)"
+        );
+        // Not ADD_MONTHS, which moves a month's last day to the next month's last day.
+        assert_eq!(
+            Dialect::Snowflake.add_months("d", -2, false),
+            "DATEADD(month, -2, d)"
+        );
+        assert_eq!(
+            Dialect::Spark.add_months("d", 12, true),
+            "add_months(d, 12)"
+        );
+        assert_eq!(
+            Dialect::BigQuery.period_start("d", PeriodUnit::Week),
+            "DATE_TRUNC(d, ISOWEEK)"
+        );
+        assert_eq!(
+            Dialect::Snowflake.period_start("d", PeriodUnit::Week),
+            "DATEADD(day, 1 - DAYOFWEEKISO(d), d)"
+        );
+        assert_eq!(
+            Dialect::Snowflake.period_start("d", PeriodUnit::Quarter),
+            "DATE_TRUNC('quarter', d)"
+        );
+        assert_eq!(
+            Dialect::Spark.period_start("d", PeriodUnit::Week),
+            "trunc(d, 'week')"
+        );
+        assert!(
+            Dialect::BigQuery
+                .leap_year("y")
+                .starts_with("(MOD(y, 4) = 0")
+        );
+    }
+
+    #[test]
+    fn warehouse_as_of_parameters() {
+        assert_eq!(
+            Dialect::BigQuery.as_of_param("as_of"),
+            "CAST(@as_of AS DATE)"
+        );
+        assert_eq!(
+            Dialect::Snowflake.as_of_param("day"),
+            "TO_DATE($day, 'YYYY-MM-DD')"
+        );
+        assert_eq!(Dialect::Spark.as_of_param("as_of"), "CAST(:as_of AS DATE)");
+    }
+
+    #[test]
+    fn local_times_back_to_instants() {
+        let tz = "'Europe/Berlin'";
+        // Where the time is known to exist once, the engine's own conversion.
+        assert_eq!(
+            Dialect::BigQuery
+                .instant_of_local("l", "Europe/Berlin", tz, false)
+                .as_deref(),
+            Some("TIMESTAMP(l, 'Europe/Berlin')")
+        );
+        assert_eq!(
+            Dialect::Spark
+                .instant_of_local("l", "Europe/Berlin", tz, true)
+                .as_deref(),
+            Some("to_utc_timestamp(l, 'Europe/Berlin')")
+        );
+        // Otherwise both readings, checked: the later offset only when the earlier one does not
+        // name the same wall-clock time and the later one does.
+        let checked = Dialect::BigQuery
+            .instant_of_local("l", "Europe/Berlin", tz, true)
+            .unwrap();
+        let l = "UNIX_MICROS(TIMESTAMP(l, 'UTC'))";
+        let wall = |m: &str| {
+            format!("UNIX_MICROS(TIMESTAMP(DATETIME(TIMESTAMP_MICROS({m}), {tz}), 'UTC'))")
+        };
+        let reading = |sign: &str| {
+            let at = format!("({l} {sign} {DAY_MICROS})");
+            format!("({l} - ({} - {at}))", wall(&at))
+        };
+        let (a, b) = (reading("-"), reading("+"));
+        assert_eq!(
+            checked,
+            format!(
+                "TIMESTAMP_MICROS(CASE WHEN {} = {l} AND {} <> {l} THEN {b} ELSE {a} END)",
+                wall(&b),
+                wall(&a)
+            )
+        );
+        assert!(
+            Dialect::Snowflake
+                .instant_of_local("l", "Europe/Berlin", tz, true)
+                .unwrap()
+                .contains("CONVERT_TIMEZONE('Europe/Berlin', DATEADD(microsecond")
+        );
     }
 
     #[test]
