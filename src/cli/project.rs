@@ -266,6 +266,10 @@ pub struct Checked {
     pub sources: SourceMap,
     pub settings: RunSettings,
     pub color: bool,
+    /// The project's `segl.toml`, its folder and its name in messages.
+    pub config: project::Config,
+    pub dir: PathBuf,
+    pub name: String,
 }
 
 /// Checks the project and settles its as-of moment and parameters, without reading data. On
@@ -293,6 +297,9 @@ pub fn checked(project: &Path, args: &ProjectArgs, command: &str) -> Result<Chec
         sources,
         settings,
         color,
+        config,
+        dir: project_dir(project),
+        name: input.name,
     })
 }
 

@@ -6,6 +6,8 @@
 
 use jiff::civil::Date;
 
+use crate::ir::Type;
+
 /// A SQL engine segl can write for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Dialect {
@@ -303,6 +305,66 @@ impl Dialect {
             Dialect::Postgres => format!("CAST({x} AS NUMERIC)"),
             Dialect::Sqlite => x.to_owned(),
         }
+    }
+}
+
+impl Dialect {
+    /// The column type that holds values of `ty` the way the compiled SQL reads them; decimals
+    /// keep `scale` digits after the point where the engine's decimals have a fixed scale.
+    pub(crate) fn column_type(self, ty: &Type, scale: u8) -> String {
+        match self {
+            Dialect::DuckDb => match ty {
+                Type::Text | Type::Enum(_) | Type::Error => "VARCHAR".into(),
+                Type::Integer => "BIGINT".into(),
+                Type::Decimal => format!("DECIMAL(38, {scale})"),
+                Type::Number | Type::Percent => "DOUBLE".into(),
+                Type::Bool => "BOOLEAN".into(),
+                Type::Date => "DATE".into(),
+                Type::Timestamp => "TIMESTAMPTZ".into(),
+                Type::Duration => "INTERVAL".into(),
+                Type::List(inner) => format!("{}[]", self.column_type(inner, scale)),
+            },
+            Dialect::Postgres => match ty {
+                Type::Text | Type::Enum(_) | Type::Error => "TEXT".into(),
+                Type::Integer => "BIGINT".into(),
+                Type::Decimal => "NUMERIC".into(),
+                Type::Number | Type::Percent => "DOUBLE PRECISION".into(),
+                Type::Bool => "BOOLEAN".into(),
+                Type::Date => "DATE".into(),
+                Type::Timestamp => "TIMESTAMPTZ".into(),
+                Type::Duration => "INTERVAL".into(),
+                Type::List(inner) => format!("{}[]", self.column_type(inner, scale)),
+            },
+            // Dates as `YYYY-MM-DD` text, timestamps and durations as whole microseconds, yes/no
+            // as 0 and 1, lists as JSON arrays.
+            Dialect::Sqlite => match ty {
+                Type::Text | Type::Enum(_) | Type::Error | Type::Date | Type::List(_) => {
+                    "TEXT".into()
+                }
+                Type::Integer | Type::Bool | Type::Timestamp | Type::Duration => "INTEGER".into(),
+                Type::Decimal | Type::Number | Type::Percent => "REAL".into(),
+            },
+        }
+    }
+
+    /// How a column of `ty` holds its values when the SQL type alone does not say it.
+    pub(crate) fn column_note(self, ty: &Type) -> Option<&'static str> {
+        match (self, ty) {
+            (Dialect::Sqlite, Type::Date) => Some("a date as YYYY-MM-DD text"),
+            (Dialect::Sqlite, Type::Timestamp) => {
+                Some("a moment as whole microseconds since 1970-01-01 00:00 UTC")
+            }
+            (Dialect::Sqlite, Type::Duration) => Some("a duration as whole microseconds"),
+            (Dialect::Sqlite, Type::Bool) => Some("yes/no as 1 or 0"),
+            (Dialect::Sqlite, Type::List(_)) => Some("a list as a JSON array"),
+            (Dialect::Sqlite, Type::Decimal) => Some("decimals as floating-point numbers"),
+            _ => None,
+        }
+    }
+
+    /// Whether decimal columns are declared with a fixed number of digits after the point.
+    pub(crate) fn fixed_decimal_scale(self) -> bool {
+        matches!(self, Dialect::DuckDb)
     }
 }
 

@@ -12,6 +12,7 @@
 
 mod dialect;
 pub mod quote;
+pub mod tables;
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;

@@ -18,4 +18,5 @@ mod run;
 mod sample;
 mod scaffold;
 mod sql;
+mod sql_engines;
 mod testing;

@@ -6,9 +6,6 @@
 //! and fail when an engine is missing; `SEGL_SQL_ENGINES=duckdb,sqlite` limits them to the
 //! engines named (the others are skipped with a message).
 
-use std::path::Path;
-use std::process::Command;
-
 use segl::check::check_project;
 use segl::engine::AsOf;
 use segl::engine::RunSettings;
@@ -17,6 +14,10 @@ use segl::ir::{ScoreId, SegmentId, TierSetId};
 use segl::sql::{Dialect, Options, compile};
 
 use crate::check::{load, root};
+use crate::sql_engines::{
+    Job, Scratch, differences, job_result, read_csv, rule_name, run_jobs, run_output, segl,
+    segment_names, wanted, write_tables_json,
+};
 
 fn settings() -> RunSettings {
     let tz = jiff::tz::TimeZone::get("Europe/Berlin").unwrap();
@@ -88,51 +89,10 @@ fn output_is_stable() {
     assert_eq!(a, b);
 }
 
-fn wanted(engine: &str) -> bool {
-    match std::env::var("SEGL_SQL_ENGINES") {
-        Ok(list) if !list.trim().is_empty() => {
-            let on = list.split(',').any(|e| e.trim() == engine);
-            if !on {
-                eprintln!(
-                    "SKIPPED: the {engine} comparison (SEGL_SQL_ENGINES={list} leaves it out)"
-                );
-            }
-            on
-        }
-        _ => true,
-    }
-}
-
-/// A scratch folder removed when the test ends.
-struct Scratch(std::path::PathBuf);
-
-impl Scratch {
-    fn path(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-fn read_csv(path: &Path) -> Vec<Vec<String>> {
-    let text = std::fs::read_to_string(path)
-        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .from_reader(text.as_bytes());
-    reader
-        .records()
-        .map(|r| r.unwrap().iter().map(str::to_owned).collect())
-        .collect()
-}
-
-/// Runs the SQL for `dialect` on the engine and compares every column with `segl run --out`.
-/// Returns the differing cells as `entity/key/column: engine != sql`.
-fn compare_on_engine(dialect: Dialect, engine: &str) -> Vec<String> {
+/// Runs the SQL for `dialect` on the engine, over the tables `segl sql --create-tables`
+/// describes filled from the example project's data, and compares every column with
+/// `segl run --out`. Returns the differing cells.
+fn compare_on_engine(dialect: Dialect, engine: &'static str) -> Vec<String> {
     let program = rules_program();
     let (ok, _) = compilable(&program, dialect);
     let options = Options {
@@ -141,81 +101,45 @@ fn compare_on_engine(dialect: Dialect, engine: &str) -> Vec<String> {
         tables: std::collections::HashMap::new(),
     };
     let sql = compile(&program, &settings(), &options).unwrap();
-    let dir =
-        Scratch(std::env::temp_dir().join(format!("segl-sql-{engine}-{}", std::process::id())));
-    std::fs::create_dir_all(dir.path()).unwrap();
-    let sql_path = dir.path().join("rules.sql");
-    std::fs::write(&sql_path, &sql).unwrap();
-    let python = std::env::var("SEGL_SQL_PYTHON").unwrap_or_else(|_| "python3".into());
-    // SQLite has no boolean type; the runner prints the segment columns as true/false.
-    let segments: Vec<String> = ok
-        .iter()
-        .filter_map(|r| match r {
-            Rule::Segment(id) => Some(program.segments[id.index()].name.clone()),
-            _ => None,
-        })
-        .collect();
-    let out = Command::new(&python)
-        .arg(root().join("tests/sql/run.py"))
-        .arg(engine)
-        .arg(root().join("rules/data"))
-        .arg(&sql_path)
-        .arg(dir.path())
-        .env("SEGL_SQL_BOOLS", segments.join(","))
-        .output()
-        .unwrap_or_else(|e| panic!("cannot start {python}: {e}"));
-    assert!(
-        out.status.success(),
-        "the {engine} run failed (set up the engines with `eval \"$(bash scripts/test-env.sh)\"`, \
-         or leave the engine out with SEGL_SQL_ENGINES):\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let dir = Scratch::new(&format!("sql-{engine}"));
+    let job = Job {
+        engine,
+        tables: dir.path().join("tables.json"),
+        sql: dir.path().join("rules.sql"),
+        out: dir.path().join("out"),
+    };
+    std::fs::write(&job.sql, &sql).unwrap();
+    let project = root().join("rules");
+    write_tables_json(&project, engine, &job.tables);
+    run_jobs(dir.path(), std::slice::from_ref(&job));
+    let queries = job_result(&job).unwrap_or_else(|e| panic!("{e}"));
     // The same rules evaluated by segl itself.
     let reference = dir.path().join("segl.csv");
     let mut args: Vec<String> = vec![
         "run".into(),
-        root().join("rules").display().to_string(),
+        project.display().to_string(),
         "--out".into(),
         reference.display().to_string(),
     ];
     for r in &ok {
-        let name = match r {
-            Rule::Segment(id) => &program.segments[id.index()].name,
-            Rule::TierSet(id) => &program.tier_sets[id.index()].name,
-            Rule::Score(id) => &program.scores[id.index()].name,
-        };
         args.push("--segment".into());
-        args.push(name.clone());
+        args.push(rule_name(&program, *r).to_owned());
     }
-    let run = Command::new(env!("CARGO_BIN_EXE_segl"))
-        .args(&args)
-        .output()
-        .unwrap();
-    assert!(
-        run.status.success(),
-        "{}",
-        String::from_utf8_lossy(&run.stderr)
-    );
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    segl(&args).unwrap();
+    let booleans = if dialect == Dialect::Sqlite {
+        segment_names(&program, &ok)
+    } else {
+        Vec::new()
+    };
+    let entities: Vec<&str> = queries.iter().map(|q| q.entity.as_str()).collect();
+    assert_eq!(entities, ["customer", "company"]);
     let mut diffs = Vec::new();
-    for (entity, file) in [("customer", "segl.csv"), ("company", "segl.company.csv")] {
-        let expected = read_csv(&dir.path().join(file));
-        let got = read_csv(&dir.path().join(format!("{entity}.csv")));
-        assert_eq!(expected.first(), got.first(), "{entity}: columns differ");
-        assert_eq!(expected.len(), got.len(), "{entity}: row counts differ");
-        assert!(expected.len() > 100, "{entity}: too few rows to compare");
-        let header = &expected[0];
-        for (e, g) in expected.iter().zip(&got).skip(1) {
-            for (i, col) in header.iter().enumerate() {
-                if e.get(i) != g.get(i) {
-                    diffs.push(format!(
-                        "{entity}/{}/{col}: {:?} != {:?}",
-                        e[0],
-                        e.get(i),
-                        g.get(i)
-                    ));
-                }
-            }
-        }
+    for q in &queries {
+        let expected = read_csv(&run_output(&reference, &program, &q.entity));
+        assert_eq!(expected.first(), Some(&q.columns), "{}: columns differ", q.entity);
+        assert!(expected.len() > 100, "{}: too few rows to compare", q.entity);
+        diffs.extend(differences(&expected, q, &booleans, usize::MAX));
     }
     diffs
 }

@@ -1,97 +1,169 @@
 #!/usr/bin/env python3
-"""Runs SQL written by `segl sql` on a real engine over the example project's data.
+"""Runs SQL written by `segl sql` on a real engine over a project's data.
 
-    run.py ENGINE DATA_DIR SQL_FILE OUT_DIR
+    run.py ENGINE TABLES_JSON SQL_FILE OUT_DIR
+    run.py --batch JOBS_JSON
 
 ENGINE is duckdb, sqlite or postgres (PostgreSQL: connection string in SEGL_PG_DSN; a fresh
-schema is created and dropped). The CSV files of `rules/data` are loaded into one table per
-entity with the column types segl expects (see docs/sql.md, "Tables"), the script's queries run,
-and each entity's membership is written to OUT_DIR/ENTITY.csv (booleans as true/false, unknown as
-an empty cell), in the query's row order.
+schema is created for each run and dropped after it).
+
+TABLES_JSON is what `segl sql --dialect ENGINE --create-tables --format json PROJECT` prints:
+the `CREATE TABLE` statements, the schema type of every column, the project's time zone and the
+data file `segl.toml` names for each entity (CSV or NDJSON, with its delimiter, `missing` texts
+and list separator). The tables are created with those statements and filled from those files,
+each value read the way `segl run` reads it (docs/data.md), then the script's membership
+queries run.
+
+Each run writes OUT_DIR/result.json: {"queries": [{"entity", "columns", "rows"}]} with every
+cell as text (booleans as true/false, unknown as null), in the query's row order, or
+{"error": "..."} when the run failed. A single run also writes one CSV file per query.
+
+--batch runs many jobs in one process (the generated-program tests): JOBS_JSON is a list of
+{"engine", "tables", "sql", "out"} objects with the same meaning as the arguments above.
 """
 
 import csv
 import datetime
+import decimal
 import json
 import os
 import re
 import sys
+import traceback
+import zoneinfo
 
-# The schema of rules/ (rules/schema.segl): entity -> (file, [(column, type)]).
-# Types: text, int, decimal, date, timestamp, bool, list (text values joined with `|`).
-SCHEMA = {
-    "customer": ("customers.csv", [
-        ("id", "text"), ("email", "text"), ("first_name", "text"), ("country", "text"),
-        ("region", "text"), ("city", "text"), ("birthday", "date"), ("plan", "text"),
-        ("arr", "decimal"), ("seats", "int"), ("signup_date", "date"),
-        ("last_login", "timestamp"), ("nps", "int"), ("email_opt_in", "bool"),
-        ("interests", "list"), ("primary_device", "text"), ("apps", "list"),
-        ("features_used", "list"), ("job_role", "text"), ("channel", "text"),
-        ("tags", "list"), ("company_id", "text"),
-    ]),
-    "order": ("orders.csv", [
-        ("id", "text"), ("customer_id", "text"), ("placed_on", "date"),
-        ("amount", "decimal"), ("status", "text"), ("channel", "text"),
-        ("category", "text"), ("items", "int"),
-    ]),
-    "company": ("companies.csv", [
-        ("id", "text"), ("name", "text"), ("industry", "text"), ("employees", "int"),
-        ("country", "text"), ("region", "text"), ("arr", "decimal"), ("renewal_date", "date"),
-    ]),
-    "ticket": ("tickets.csv", [
-        ("id", "text"), ("customer_id", "text"), ("opened_at", "timestamp"),
-        ("priority", "text"), ("status", "text"), ("category", "text"), ("csat", "int"),
-    ]),
-    "event": ("events.csv", [
-        ("id", "text"), ("customer_id", "text"), ("occurred_at", "timestamp"),
-        ("kind", "text"), ("feature", "text"),
-    ]),
-}
-
-SQL_TYPES = {
-    "duckdb": {"text": "VARCHAR", "int": "BIGINT", "decimal": "DECIMAL(18, 2)", "date": "DATE",
-               "timestamp": "TIMESTAMPTZ", "bool": "BOOLEAN", "list": "VARCHAR[]"},
-    "postgres": {"text": "TEXT", "int": "BIGINT", "decimal": "NUMERIC(18, 2)", "date": "DATE",
-                 "timestamp": "TIMESTAMPTZ", "bool": "BOOLEAN", "list": "TEXT[]"},
-    # SQLite: dates as YYYY-MM-DD text, timestamps as microseconds since 1970 (UTC), lists as
-    # JSON arrays, decimals as REAL.
-    "sqlite": {"text": "TEXT", "int": "INTEGER", "decimal": "REAL", "date": "TEXT",
-               "timestamp": "INTEGER", "bool": "INTEGER", "list": "TEXT"},
-}
+EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
 
 
-def quote(name):
-    return '"' + name.replace('"', '""') + '"'
+def micros(delta):
+    return (delta.days * 86400 + delta.seconds) * 1_000_000 + delta.microseconds
 
 
-def convert(engine, ty, cell):
-    if cell == "" and ty != "list":
+TIMESTAMP = re.compile(
+    r"^(\d{4}-\d{2}-\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(Z|[+-]\d{2}:?\d{2})?$")
+
+
+def timestamp(text, zone):
+    """A timestamp as segl reads it: without an offset it is a wall-clock time in the project's
+    time zone; a time in a gap moves forward by the gap and a repeated time is the first one
+    (Python's fold=0 does both)."""
+    m = TIMESTAMP.match(text)
+    if not m:
+        raise ValueError(f"not a timestamp: {text!r}")
+    day, hh, mm, ss, frac, offset = m.groups()
+    frac = (frac or "").ljust(6, "0")[:6]
+    t = datetime.datetime.fromisoformat(f"{day}T{hh}:{mm}:{ss or '00'}.{frac}")
+    if offset is None:
+        return t.replace(tzinfo=zone).astimezone(datetime.timezone.utc)
+    if offset == "Z":
+        return t.replace(tzinfo=datetime.timezone.utc)
+    sign = -1 if offset[0] == "-" else 1
+    digits = offset[1:].replace(":", "")
+    tz = datetime.timezone(sign * datetime.timedelta(hours=int(digits[:2]),
+                                                     minutes=int(digits[2:])))
+    return t.replace(tzinfo=tz).astimezone(datetime.timezone.utc)
+
+
+UNITS = {"w": 7 * 86400, "week": 7 * 86400, "weeks": 7 * 86400, "d": 86400, "day": 86400,
+         "days": 86400, "h": 3600, "hr": 3600, "hrs": 3600, "hour": 3600, "hours": 3600,
+         "m": 60, "min": 60, "mins": 60, "minute": 60, "minutes": 60, "s": 1, "sec": 1,
+         "secs": 1, "second": 1, "seconds": 1}
+
+
+def duration(text):
+    """`90 days`, `2h 30m`, `PT2H30M` as a timedelta."""
+    t = text.strip()
+    iso = re.fullmatch(r"P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?)?", t,
+                       re.I)
+    if iso:
+        d, h, m, s = (float(x) if x else 0 for x in iso.groups())
+        return datetime.timedelta(days=d, hours=h, minutes=m, seconds=s)
+    total = 0.0
+    parts = re.findall(r"(\d+(?:\.\d+)?)\s*([a-zA-Z]+)", t)
+    if not parts:
+        raise ValueError(f"not a duration: {text!r}")
+    for n, unit in parts:
+        total += float(n) * UNITS[unit.lower()]
+    return datetime.timedelta(seconds=total)
+
+
+def value(engine, ty, v, zone):
+    """One value (text from CSV or a JSON string, or a JSON value) as the engine's column holds
+    it (docs/sql.md, "Tables")."""
+    if v is None:
         return None
-    if ty == "int":
-        return int(cell)
+    sqlite = engine == "sqlite"
+    if ty in ("text", "one of"):
+        return v
+    if ty == "integer":
+        return int(v)
     if ty == "decimal":
-        if engine == "sqlite":
-            return float(cell)
-        import decimal
-        return decimal.Decimal(cell)
-    if ty == "bool":
-        return cell == "true"
+        return float(decimal.Decimal(v)) if sqlite else decimal.Decimal(v)
+    if ty == "number":
+        return float(v)
+    if ty == "boolean":
+        b = v if isinstance(v, bool) else v.lower() == "true"
+        return int(b) if sqlite else b
     if ty == "date":
-        return cell if engine == "sqlite" else datetime.date.fromisoformat(cell)
+        d = datetime.date.fromisoformat(v)
+        return d.isoformat() if sqlite else d
     if ty == "timestamp":
-        t = datetime.datetime.fromisoformat(cell.replace("Z", "+00:00"))
-        if engine == "sqlite":
-            epoch = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
-            delta = t - epoch
-            return (delta.days * 86400 + delta.seconds) * 1_000_000 + delta.microseconds
-        return t
-    if ty == "list":
-        items = [] if cell == "" else cell.split("|")
-        return json.dumps(items, ensure_ascii=False) if engine == "sqlite" else items
-    return cell
+        t = timestamp(v, zone)
+        return micros(t - EPOCH) if sqlite else t
+    if ty == "duration":
+        d = duration(v)
+        return micros(d) if sqlite else d
+    raise ValueError(f"unknown type {ty}")
 
 
-def connect(engine):
+def list_value(engine, ty, items, zone):
+    inner = ty[len("list of "):]
+    values = [value(engine, inner, i, zone) for i in items]
+    if engine == "sqlite":
+        return json.dumps([str(x) if isinstance(x, decimal.Decimal) else x for x in values],
+                          ensure_ascii=False)
+    return values
+
+
+def read_csv(path, source, columns):
+    """Rows of a CSV file as lists of texts (None for unknown), in `columns` order."""
+    with open(path, newline="", encoding="utf-8-sig") as f:
+        reader = csv.reader(f, delimiter=source["delimiter"])
+        header = [h.strip() for h in next(reader)]
+        index = [header.index(c["name"]) for c in columns]
+        missing = set(source["missing"])
+        for row in reader:
+            if not any(row) and len(row) <= 1 and len(header) > 1:
+                continue
+            out = []
+            for c, i in zip(columns, index):
+                cell = row[i]
+                if c["type"].startswith("list of "):
+                    out.append(None if cell in missing else
+                               ([] if cell == "" else cell.split(source["list_separator"])))
+                else:
+                    out.append(None if cell == "" or cell in missing else cell)
+            yield out
+
+
+def read_ndjson(path, source, columns):
+    """Rows of an NDJSON file; numbers stay the text they are written as."""
+    missing = set(source["missing"])
+    with open(path, encoding="utf-8-sig") as f:
+        for line in f:
+            if not line.strip():
+                continue
+            obj = json.loads(line, parse_int=str, parse_float=str)
+            out = []
+            for c in columns:
+                v = obj.get(c["name"])
+                if isinstance(v, str) and v in missing:
+                    v = None
+                out.append(v)
+            yield out
+
+
+def connect(engine, n):
     if engine == "duckdb":
         import duckdb
         return duckdb.connect(":memory:")
@@ -101,7 +173,7 @@ def connect(engine):
     if engine == "postgres":
         import psycopg
         conn = psycopg.connect(os.environ["SEGL_PG_DSN"], autocommit=True)
-        schema = f"segl_test_{os.getpid()}"
+        schema = f"segl_test_{os.getpid()}_{n}"
         conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
         conn.execute(f"CREATE SCHEMA {schema}")
         conn.execute(f"SET search_path TO {schema}")
@@ -110,72 +182,113 @@ def connect(engine):
     raise SystemExit(f"unknown engine {engine}")
 
 
-def load(engine, conn, data_dir):
-    types = SQL_TYPES[engine]
-    mark = "%s" if engine == "postgres" else "?"
-    for entity, (file, columns) in SCHEMA.items():
-        cols = ", ".join(f"{quote(c)} {types[t]}" for c, t in columns)
-        conn.execute(f"CREATE TABLE {quote(entity)} ({cols})")
-        with open(os.path.join(data_dir, file), newline="", encoding="utf-8") as f:
-            reader = csv.reader(f)
-            header = next(reader)
-            assert header == [c for c, _ in columns], (file, header)
-            rows = [tuple(convert(engine, t, cell) for (_, t), cell in zip(columns, row))
-                    for row in reader]
-        marks = ", ".join([mark] * len(columns))
-        insert = f"INSERT INTO {quote(entity)} VALUES ({marks})"
-        if engine == "postgres":
-            with conn.cursor() as cur:
-                cur.executemany(insert, rows)
+def insert(engine, conn, table, rows):
+    columns = table["columns"]
+    names = ", ".join(c["sql_name"] for c in columns)
+    marks = ", ".join(["%s" if engine == "postgres" else "?"] * len(columns))
+    sql = f"INSERT INTO {table['table']} ({names}) VALUES ({marks})"
+    if engine == "postgres":
+        with conn.cursor() as cur:
+            cur.executemany(sql, rows)
+    elif engine == "duckdb":
+        # One transaction: DuckDB commits every row of an executemany on its own otherwise.
+        conn.execute("BEGIN TRANSACTION")
+        conn.executemany(sql, rows)
+        conn.execute("COMMIT")
+    else:
+        conn.executemany(sql, rows)
+
+
+def load(engine, conn, tables):
+    zone = zoneinfo.ZoneInfo(tables["time_zone"])
+    for table in tables["tables"]:
+        conn.execute(table["create"])
+        source = table["data"]
+        if source is None:
+            continue
+        columns = table["columns"]
+        if source["format"] == "csv":
+            rows = read_csv(source["path"], source, columns)
+        elif source["format"] == "ndjson":
+            rows = read_ndjson(source["path"], source, columns)
         else:
-            conn.executemany(insert, rows)
+            raise ValueError(f"run.py reads CSV and NDJSON, not {source['format']}")
+        converted = []
+        for row in rows:
+            out = []
+            for c, v in zip(columns, row):
+                if c["type"].startswith("list of "):
+                    out.append(None if v is None else list_value(engine, c["type"], v, zone))
+                else:
+                    out.append(value(engine, c["type"], v, zone))
+            converted.append(tuple(out))
+        if converted:
+            insert(engine, conn, table, converted)
 
 
-def cell(engine, value, type_name):
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if engine == "sqlite" and type_name == "bool":
-        return "true" if value else "false"
-    return str(value)
+def text(v):
+    if v is None:
+        return None
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    return str(v)
 
 
-def main():
-    engine, data_dir, sql_file, out_dir = sys.argv[1:5]
-    with open(sql_file, encoding="utf-8") as f:
+def queries(script):
+    """The membership queries of a script: (entity, SQL) pairs."""
+    for part in re.split(r"^(?=-- Membership of each )", script, flags=re.M):
+        m = re.match(r"-- Membership of each (.+) record\.$", part.split("\n", 1)[0])
+        if m:
+            yield m.group(1), part.strip().rstrip(";")
+
+
+def run(job, n):
+    engine = job["engine"]
+    with open(job["tables"], encoding="utf-8") as f:
+        tables = json.load(f)
+    with open(job["sql"], encoding="utf-8") as f:
         script = f.read()
-    conn = connect(engine)
+    conn = connect(engine, n)
     try:
-        load(engine, conn, data_dir)
-        parts = re.split(r"^(?=-- Membership of each )", script, flags=re.M)
-        for part in parts:
-            m = re.match(r"-- Membership of each (.+) record\.", part)
-            if not m:
-                continue
-            entity = m.group(1)
-            cur = conn.execute(part.strip().rstrip(";"))
+        load(engine, conn, tables)
+        results = []
+        for entity, sql in queries(script):
+            cur = conn.execute(sql)
             names = [d[0] for d in cur.description]
-            rows = cur.fetchall()
-            # SQLite has no boolean type: segment columns (neither key, tier nor score) hold 0/1.
-            bool_cols = set()
-            if engine == "sqlite":
-                for i, _ in enumerate(names):
-                    values = {r[i] for r in rows if r[i] is not None}
-                    if i > 0 and values and values <= {0, 1} and os.environ.get(
-                            "SEGL_SQL_BOOLS", "") and names[i] in os.environ["SEGL_SQL_BOOLS"].split(","):
-                        bool_cols.add(i)
-            with open(os.path.join(out_dir, f"{entity}.csv"), "w", newline="",
-                      encoding="utf-8") as out:
-                w = csv.writer(out, lineterminator="\n")
-                w.writerow(names)
-                for r in rows:
-                    w.writerow([cell(engine, v, "bool" if i in bool_cols else "")
-                                for i, v in enumerate(r)])
+            rows = [[text(v) for v in r] for r in cur.fetchall()]
+            results.append({"entity": entity, "columns": names, "rows": rows})
+        return {"queries": results}
     finally:
         if engine == "postgres":
             conn.execute(f"DROP SCHEMA IF EXISTS {conn.segl_schema} CASCADE")
         conn.close()
+
+
+def write(out_dir, result):
+    with open(os.path.join(out_dir, "result.json"), "w", encoding="utf-8") as f:
+        json.dump(result, f, ensure_ascii=False)
+
+
+def main():
+    if sys.argv[1:2] == ["--batch"]:
+        with open(sys.argv[2], encoding="utf-8") as f:
+            jobs = json.load(f)
+        for n, job in enumerate(jobs):
+            try:
+                result = run(job, n)
+            except Exception:  # one failing job must not stop the others
+                result = {"error": traceback.format_exc()}
+            write(job["out"], result)
+        return
+    engine, tables, sql, out_dir = sys.argv[1:5]
+    result = run({"engine": engine, "tables": tables, "sql": sql, "out": out_dir}, 0)
+    write(out_dir, result)
+    for i, q in enumerate(result["queries"]):
+        name = q["entity"] if re.fullmatch(r"[\w-]+", q["entity"], re.A) else str(i)
+        with open(os.path.join(out_dir, f"{name}.csv"), "w", newline="", encoding="utf-8") as out:
+            w = csv.writer(out, lineterminator="\n")
+            w.writerow(q["columns"])
+            w.writerows([["" if v is None else v for v in r] for r in q["rows"]])
 
 
 if __name__ == "__main__":
