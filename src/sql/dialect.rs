@@ -243,7 +243,9 @@ impl Dialect {
     /// A list column lower-cased element by element.
     pub(crate) fn list_lower(self, v: &str) -> Option<String> {
         match self {
-            Dialect::DuckDb => Some(format!("list_transform({v}, x -> lower(x))")),
+            // A list comprehension: DuckDB 2 refuses the older `x -> lower(x)` lambda, and
+            // versions before 1.3 do not know `lambda x: ...`.
+            Dialect::DuckDb => Some(format!("[lower(x) for x in {v}]")),
             Dialect::Postgres => Some(format!("ARRAY(SELECT lower(x) FROM unnest({v}) AS x)")),
             Dialect::Sqlite => None,
         }

@@ -677,3 +677,115 @@ fn engines_compute_what_segl_run_computes_for_generated_programs() {
         failures[0]
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// Regressions: small projects under `tests/fixtures/sql-engines/`, each from a disagreement the
+// generated programs found. Every rule must compile for DuckDB and PostgreSQL (SQLite may refuse
+// some) and give what `segl run` gives on every local engine.
+
+/// Compiles every rule each local dialect can express for each project and runs them all in one
+/// batch; returns the differences per project.
+pub(crate) fn compare_projects(dirs: &[PathBuf], scratch: &Scratch) -> Vec<String> {
+    let dialects = local_dialects();
+    let mut planned = Vec::new();
+    let mut jobs = Vec::new();
+    for (n, dir) in dirs.iter().enumerate() {
+        let report = segl::check::check_project(&crate::check::load(dir));
+        let program = report
+            .program
+            .unwrap_or_else(|| panic!("{}: {:?}", dir.display(), report.diagnostics));
+        let work = scratch.path().join(format!("p{n}"));
+        std::fs::create_dir_all(&work).unwrap();
+        for &(dialect, name) in &dialects {
+            let project = dir.display().to_string();
+            let (ok, refused) = {
+                // The project's own as-of date and time zone, as `segl sql` settles them.
+                let mut ok = Vec::new();
+                let mut refused = Vec::new();
+                let all = (0..program.segments.len())
+                    .map(|i| Rule::Segment(SegmentId::from_index(i)))
+                    .chain((0..program.tier_sets.len()).map(|i| Rule::TierSet(TierSetId::from_index(i))))
+                    .chain((0..program.scores.len()).map(|i| Rule::Score(ScoreId::from_index(i))));
+                for rule in all {
+                    let r = rule_name(&program, rule).to_owned();
+                    match segl(&["sql", "--dialect", name, &project, "--segment", &r]) {
+                        Ok(_) => ok.push(rule),
+                        Err(e) => refused.push(format!("{r}: {e}")),
+                    }
+                }
+                (ok, refused)
+            };
+            if dialect != Dialect::Sqlite {
+                assert!(refused.is_empty(), "{}: {name} refuses {refused:?}", dir.display());
+            }
+            if ok.is_empty() {
+                continue;
+            }
+            let mut args = vec!["sql", "--dialect", name, project.as_str()];
+            let names: Vec<String> = ok.iter().map(|r| rule_name(&program, *r).to_owned()).collect();
+            for r in &names {
+                args.push("--segment");
+                args.push(r);
+            }
+            let sql_path = work.join(format!("{name}.sql"));
+            std::fs::write(&sql_path, segl(&args).unwrap()).unwrap();
+            let tables = work.join(format!("{name}.tables.json"));
+            write_tables_json(dir, name, &tables);
+            let job = Job {
+                engine: name,
+                tables,
+                sql: sql_path,
+                out: work.join(format!("{name}.out")),
+            };
+            let booleans = if dialect == Dialect::Sqlite {
+                segment_names(&program, &ok)
+            } else {
+                Vec::new()
+            };
+            jobs.push(job.clone());
+            planned.push((dir.clone(), work.clone(), program.clone(), job, booleans));
+        }
+    }
+    run_jobs(scratch.path(), &jobs);
+    let mut found = Vec::new();
+    for (dir, work, program, job, booleans) in planned {
+        let out = work.join("segl.csv");
+        let expected_run = segl(&[
+            "run",
+            &dir.display().to_string(),
+            "--out",
+            &out.display().to_string(),
+        ]);
+        if let Err(e) = expected_run {
+            found.push(e);
+            continue;
+        }
+        match job_result(&job) {
+            Err(e) => found.push(format!("{}: {e}", dir.display())),
+            Ok(queries) => {
+                for q in &queries {
+                    let expected = read_csv(&run_output(&out, &program, &q.entity));
+                    for d in differences(&expected, q, &booleans, 20) {
+                        found.push(format!("{}: {}: {d}", dir.display(), job.engine));
+                    }
+                }
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn engines_agree_on_the_regression_projects() {
+    let dir = root().join("tests/fixtures/sql-engines");
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_dir())
+        .collect();
+    dirs.sort();
+    assert!(!dirs.is_empty());
+    let scratch = Scratch::new("sql-regressions");
+    let found = compare_projects(&dirs, &scratch);
+    assert!(found.is_empty(), "{}", found.join("\n"));
+}
