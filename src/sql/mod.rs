@@ -621,9 +621,11 @@ impl<'a> Compiler<'a> {
                 AggFunc::Max => format!("MAX({})", only(pred, &val)),
                 AggFunc::Any => format!("COUNT({})", only(pred, "1")),
                 AggFunc::Every => {
+                    // A related record whose condition is unknown (an optional yes/no field)
+                    // does not meet it: `IS NOT TRUE`, not `NOT`, which would be unknown too.
                     let not_met = match (cond(w), cond(f)) {
-                        (Some(a), Some(b)) => Some(format!("{a} AND NOT ({b})")),
-                        (None, Some(b)) => Some(format!("NOT ({b})")),
+                        (Some(a), Some(b)) => Some(format!("{a} AND ({b}) IS NOT TRUE")),
+                        (None, Some(b)) => Some(format!("({b}) IS NOT TRUE")),
                         (_, None) => Some("FALSE".to_owned()),
                     };
                     format!("COUNT({})", only(not_met, "1"))
