@@ -163,7 +163,8 @@ impl Dialect {
             Dialect::Postgres => format!(
                 "make_date(CAST({y} AS INTEGER), CAST({m} AS INTEGER), CAST({d} AS INTEGER))"
             ),
-            Dialect::Sqlite => format!("printf('%04d-%02d-%02d', {y}, {m}, {d})"),
+            // `date` makes it unknown when a part is (`printf` would write zeros instead).
+            Dialect::Sqlite => format!("date(printf('%04d-%02d-%02d', {y}, {m}, {d}))"),
         }
     }
 

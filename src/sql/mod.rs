@@ -593,8 +593,9 @@ impl<'a> Compiler<'a> {
                 continue;
             };
             let cond = |i: Option<usize>| i.and_then(|i| built.exprs.get(i).cloned());
+            // Each part in parentheses: a `where` condition can be an `or`.
             let pred = match (cond(w), cond(f)) {
-                (Some(a), Some(b)) => Some(format!("{a} AND {b}")),
+                (Some(a), Some(b)) => Some(format!("({a}) AND ({b})")),
                 (a, b) => a.or(b),
             };
             let val = cond(v).unwrap_or_else(|| "1".into());
@@ -624,7 +625,7 @@ impl<'a> Compiler<'a> {
                     // A related record whose condition is unknown (an optional yes/no field)
                     // does not meet it: `IS NOT TRUE`, not `NOT`, which would be unknown too.
                     let not_met = match (cond(w), cond(f)) {
-                        (Some(a), Some(b)) => Some(format!("{a} AND ({b}) IS NOT TRUE")),
+                        (Some(a), Some(b)) => Some(format!("({a}) AND ({b}) IS NOT TRUE")),
                         (None, Some(b)) => Some(format!("({b}) IS NOT TRUE")),
                         (_, None) => Some("FALSE".to_owned()),
                     };
@@ -1135,8 +1136,8 @@ impl<'a> Compiler<'a> {
             }
             ExprKind::Arith { op, lhs, rhs } => self.arith(frame, e, *op, lhs, rhs)?,
             ExprKind::Compare { op, lhs, rhs } => {
-                let l = self.value(frame, lhs)?;
-                let r = self.value(frame, rhs)?;
+                let l = bool_operand(self.value(frame, lhs)?, lhs);
+                let r = bool_operand(self.value(frame, rhs)?, rhs);
                 let o = match op {
                     CompareOp::Eq => "=",
                     CompareOp::Lt => "<",
@@ -1182,7 +1183,7 @@ impl<'a> Compiler<'a> {
                 closed(text, value.nullable || pattern.nullable, layer)
             }
             ExprKind::IsKnown(x) => {
-                let v = self.value(frame, x)?;
+                let v = bool_operand(self.value(frame, x)?, x);
                 Sql::at(format!("{} IS NOT NULL", v.text), v.layer)
             }
             ExprKind::InList {
@@ -1574,6 +1575,20 @@ impl<'a> Compiler<'a> {
             Builtin::Coalesce => format!("COALESCE({})", xs.join(", ")),
         };
         Ok(Sql::at(text, layer))
+    }
+}
+
+/// A yes/no value used as an operand, in parentheses unless it is a column or a constant: a
+/// condition such as `a OR b` or `NOT a` would otherwise bind to the operator around it.
+fn bool_operand(x: Sql, e: &Expr) -> Sql {
+    let simple = matches!(
+        e.kind,
+        ExprKind::Field(_) | ExprKind::Literal(_) | ExprKind::Param(_)
+    ) || x.text.starts_with('"') && x.text.ends_with('"') && !x.text.contains(' ');
+    if e.ty == Type::Bool && !simple {
+        Sql::at(format!("({})", x.text), x.layer)
+    } else {
+        x
     }
 }
 

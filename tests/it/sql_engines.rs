@@ -634,7 +634,7 @@ fn engines_compute_what_segl_run_computes_for_generated_programs() {
             "--out",
             &out.display().to_string(),
         ]) {
-            failures.push(format!("{e}\n{}", show_project(&case.dir)));
+            failures.push((format!("{e}\n{}", show_project(&case.dir)), e));
             continue;
         }
         let mut found = Vec::new();
@@ -657,10 +657,14 @@ fn engines_compute_what_segl_run_computes_for_generated_programs() {
             }
         }
         if !found.is_empty() {
-            failures.push(format!(
-                "{}\n--- differences\n{}",
-                show_project(&case.dir),
-                found.join("\n")
+            let rules = std::fs::read_to_string(case.dir.join("rules.segl")).unwrap();
+            failures.push((
+                format!(
+                    "{}\n--- differences\n{}",
+                    show_project(&case.dir),
+                    found.join("\n")
+                ),
+                format!("{rules}--- differences\n{}", found.join("\n")),
             ));
         }
     }
@@ -669,12 +673,14 @@ fn engines_compute_what_segl_run_computes_for_generated_programs() {
          columns compared; refused per engine: {refused:?}",
         built.len()
     );
+    let others: Vec<&str> = failures.iter().skip(1).map(|f| f.1.as_str()).collect();
     assert!(
         failures.is_empty(),
-        "{} of {} cases differ (seed {seed}); the first:\n{}",
+        "{} of {} cases differ (seed {seed}); the first:\n{}\n=== the rules of the others:\n{}",
         failures.len(),
         built.len(),
-        failures[0]
+        failures.first().map_or("", |f| f.0.as_str()),
+        others.join("\n===\n")
     );
 }
 
