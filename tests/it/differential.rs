@@ -713,7 +713,7 @@ fn order_cond() -> S {
             "not gift",
             "gift = false",
             "gift != true",
-            "gift is unknown",
+            "gift = true",
         ]),
         fmt2(pick(&["amount"]), num_lit(), |a, b| format!("{a} > {b}")),
         fmt2(cmp_op(), num_lit(), |o, b| format!("amount {o} {b}")),
@@ -741,7 +741,7 @@ fn visit_cond() -> S {
             "mobile",
             "not mobile",
             "mobile = true",
-            "mobile is known",
+            "mobile != false",
         ]),
     ]
     .boxed()
@@ -756,9 +756,14 @@ fn agg_tail(window: S, cond: S) -> S {
         (window.clone(), cond.clone()).prop_map(|(w, c)| format!(" {w} where {c}")),
         // A window after the condition only reads as one when the condition ends with a test:
         // in `where not (x) in last 30 days` the window applies to `(x)`.
+        // Nor when it ends with a yes/no field or value: `where mobile in last 7 days` puts
+        // the window on `mobile`.
         (window, cond)
             .prop_filter("ends with a test", |(_, c)| !c.starts_with('(')
-                && !c.starts_with("not "))
+                && !c.starts_with("not ")
+                && !["gift", "mobile", "true", "false"]
+                    .iter()
+                    .any(|w| c.ends_with(w)))
             .prop_map(|(w, c)| format!(" where {c} {w}")),
     ]
     .boxed()
@@ -1668,5 +1673,18 @@ fn empty_membership_has_its_columns() {
     agree(
         "segment s { where seats > 1 }",
         &small(Vec::new(), Vec::new()),
+    );
+}
+
+#[test]
+fn negative_zero_ties_with_zero_in_rankings() {
+    // -0.0 = 0.0, so both rank first; the engine's window order used to sort the sign.
+    let data = small(
+        vec![plain(1, -0.0), plain(1, 0.0), plain(1, -1.0)],
+        Vec::new(),
+    );
+    agree(
+        "segment s { where rank of ratio <= 1 }\nsegment t { where percentile of ratio >= 50% }",
+        &data,
     );
 }
