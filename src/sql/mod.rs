@@ -209,6 +209,8 @@ struct Compiler<'a> {
     cte_names: std::collections::HashSet<String>,
     next: usize,
     tz: String,
+    /// Every name of the program (fields, rules, definitions): internal column names avoid them.
+    names: std::collections::HashSet<String>,
 }
 
 const KEY: &str = "#key";
@@ -221,8 +223,20 @@ impl<'a> Compiler<'a> {
             d: options.dialect,
             tables: &options.tables,
             ctes: Vec::new(),
-            cte_names: std::collections::HashSet::new(),
+            // A common table expression named like a table would hide it from the query.
+            cte_names: p
+                .entities
+                .iter()
+                .map(|e| e.name.to_lowercase())
+                .chain(
+                    options
+                        .tables
+                        .values()
+                        .filter_map(|t| t.rsplit('.').next().map(str::to_lowercase)),
+                )
+                .collect(),
             next: 0,
+            names: program_names(p),
             tz: settings
                 .as_of
                 .time_zone
@@ -236,15 +250,23 @@ impl<'a> Compiler<'a> {
         quote::ident(self.d, name)
     }
 
+    /// A new internal column or alias name, unlike every name of the program (a field or a
+    /// segment may well be called `#v3`).
     fn fresh(&mut self, prefix: &str) -> String {
-        self.next += 1;
-        format!("#{prefix}{}", self.next)
+        loop {
+            self.next += 1;
+            let name = format!("#{prefix}{}", self.next);
+            if !self.names.contains(&name) {
+                return name;
+            }
+        }
     }
 
     fn cte_name(&mut self, wanted: &str) -> String {
         let mut name = wanted.to_owned();
         let mut n = 1;
-        while !self.cte_names.insert(name.clone()) {
+        // DuckDB and SQLite compare names ignoring case, even quoted ones.
+        while !self.cte_names.insert(name.to_lowercase()) {
             n += 1;
             name = format!("{wanted}_{n}");
         }
@@ -1590,6 +1612,19 @@ fn bool_operand(x: Sql, e: &Expr) -> Sql {
     } else {
         x
     }
+}
+
+fn program_names(p: &Program) -> std::collections::HashSet<String> {
+    let mut names = std::collections::HashSet::new();
+    for e in &p.entities {
+        names.extend(e.fields.iter().map(|f| f.name.clone()));
+        names.extend(e.relations.iter().map(|r| r.name.clone()));
+    }
+    names.extend(p.segments.iter().map(|s| s.name.clone()));
+    names.extend(p.tier_sets.iter().map(|t| t.name.clone()));
+    names.extend(p.scores.iter().map(|s| s.name.clone()));
+    names.extend(p.definitions.iter().map(|d| d.name.clone()));
+    names
 }
 
 /// A test that is false, never unknown, when a value it reads is unknown.

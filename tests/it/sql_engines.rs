@@ -795,3 +795,25 @@ fn engines_agree_on_the_regression_projects() {
     let found = compare_projects(&dirs, &scratch);
     assert!(found.is_empty(), "{}", found.join("\n"));
 }
+
+// ---------------------------------------------------------------------------------------------
+// SQL-hostile names and values: each project under `tests/fixtures/sql-adversarial/` names its
+// entities, fields, segments, tiers, enum values and parameters with quotes, double quotes,
+// backslashes, `--`, `;`, `/*`, SQL reserved words, Unicode, a leading digit and the compiler's
+// own column names, and its data and texts hold the same. Every local engine must load the
+// data, run the SQL and give what `segl run` gives.
+
+#[test]
+fn hostile_names_and_values_run_on_every_local_engine() {
+    let dir = root().join("tests/fixtures/sql-adversarial");
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_dir())
+        .collect();
+    dirs.sort();
+    assert!(!dirs.is_empty());
+    let scratch = Scratch::new("sql-adversarial");
+    let found = compare_projects(&dirs, &scratch);
+    assert!(found.is_empty(), "{}", found.join("\n"));
+}
