@@ -9,8 +9,8 @@ use super::project::{Checked, ProjectArgs, checked, entity_named};
 use super::run::find_rule;
 use super::{Exit, print_out, print_usage_error};
 use segl::diagnostics::{Diagnostic, render};
-use segl::project::data::data_sources;
 use segl::engine::load::DataFormat;
+use segl::project::data::data_sources;
 use segl::sql::tables::{
     DEFAULT_DECIMAL_SCALE, MAX_DECIMAL_SCALE, TableOptions, create_tables, describe,
 };

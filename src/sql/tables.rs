@@ -55,7 +55,7 @@ pub struct Table {
     pub columns: Vec<Column>,
 }
 
-fn type_name(p: &Program, ty: &Type) -> String {
+fn type_name(ty: &Type) -> String {
     match ty {
         Type::Text | Type::Error => "text".into(),
         Type::Enum(_) => "one of".into(),
@@ -66,7 +66,7 @@ fn type_name(p: &Program, ty: &Type) -> String {
         Type::Date => "date".into(),
         Type::Timestamp => "timestamp".into(),
         Type::Duration => "duration".into(),
-        Type::List(inner) => format!("list of {}", type_name(p, inner)),
+        Type::List(inner) => format!("list of {}", type_name(inner)),
     }
 }
 
@@ -99,7 +99,7 @@ pub fn describe(program: &Program, options: &TableOptions) -> Vec<Table> {
                 .map(|(j, f)| Column {
                     name: f.name.clone(),
                     sql_name: quote::ident(d, &f.name),
-                    segl_type: type_name(program, &f.ty),
+                    segl_type: type_name(&f.ty),
                     sql_type: d.column_type(&f.ty, scale),
                     values: enum_values(program, &f.ty),
                     optional: f.optional,
@@ -124,7 +124,11 @@ fn create_statement(
     table: &str,
     columns: &[Column],
 ) -> String {
-    let fields = program.entities.get(entity).map(|e| &e.fields[..]).unwrap_or_default();
+    let fields = program
+        .entities
+        .get(entity)
+        .map(|e| &e.fields[..])
+        .unwrap_or_default();
     let mut lines: Vec<(String, Vec<String>)> = Vec::new();
     for (c, f) in columns.iter().zip(fields) {
         let mut line = format!("{} {}", c.sql_name, c.sql_type);

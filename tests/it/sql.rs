@@ -137,8 +137,17 @@ fn compare_on_engine(dialect: Dialect, engine: &'static str) -> Vec<String> {
     let mut diffs = Vec::new();
     for q in &queries {
         let expected = read_csv(&run_output(&reference, &program, &q.entity));
-        assert_eq!(expected.first(), Some(&q.columns), "{}: columns differ", q.entity);
-        assert!(expected.len() > 100, "{}: too few rows to compare", q.entity);
+        assert_eq!(
+            expected.first(),
+            Some(&q.columns),
+            "{}: columns differ",
+            q.entity
+        );
+        assert!(
+            expected.len() > 100,
+            "{}: too few rows to compare",
+            q.entity
+        );
         diffs.extend(differences(&expected, q, &booleans, usize::MAX));
     }
     diffs

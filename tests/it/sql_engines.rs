@@ -327,7 +327,13 @@ pub(crate) struct Style {
 }
 
 /// A value as text, as segl reads it in CSV or a JSON string; `None` when unknown.
-fn cell(a: &ArrayRef, row: usize, ty: &Type, style: Style, tz: &jiff::tz::TimeZone) -> Option<String> {
+fn cell(
+    a: &ArrayRef,
+    row: usize,
+    ty: &Type,
+    style: Style,
+    tz: &jiff::tz::TimeZone,
+) -> Option<String> {
     if a.is_null(row) {
         return None;
     }
@@ -346,7 +352,11 @@ fn cell(a: &ArrayRef, row: usize, ty: &Type, style: Style, tz: &jiff::tz::TimeZo
             } else {
                 format!(".{:06}", civil.subsec_nanosecond() / 1000)
             };
-            let base = format!("{}T{}{frac}", civil.date(), civil.time().strftime("%H:%M:%S"));
+            let base = format!(
+                "{}T{}{frac}",
+                civil.date(),
+                civil.time().strftime("%H:%M:%S")
+            );
             match style.timestamps {
                 0 => format!("{base}Z"),
                 1 => base,
@@ -359,7 +369,9 @@ fn cell(a: &ArrayRef, row: usize, ty: &Type, style: Style, tz: &jiff::tz::TimeZo
             }
         }
         Type::Number => {
-            let v = a.as_primitive::<datafusion::arrow::datatypes::Float64Type>().value(row);
+            let v = a
+                .as_primitive::<datafusion::arrow::datatypes::Float64Type>()
+                .value(row);
             format!("{v}")
         }
         _ => array_value_to_string(a, row).unwrap(),
@@ -372,7 +384,11 @@ fn list_cell(a: &ArrayRef, row: usize) -> Option<Vec<String>> {
     }
     let list = a.as_list::<i32>().value(row);
     let items = list.as_string::<i32>();
-    Some((0..items.len()).map(|i| items.value(i).to_owned()).collect())
+    Some(
+        (0..items.len())
+            .map(|i| items.value(i).to_owned())
+            .collect(),
+    )
 }
 
 /// Whether CSV can hold the table: no known empty texts, no list item that is empty or holds
@@ -410,7 +426,8 @@ fn write_table(
     if !style.ndjson && csv_can_hold(program, t) {
         let name = format!("e{index}.csv");
         let mut w = csv::Writer::from_path(dir.join(&name)).unwrap();
-        w.write_record(fields.iter().map(|f| f.name.as_str())).unwrap();
+        w.write_record(fields.iter().map(|f| f.name.as_str()))
+            .unwrap();
         for r in 0..rows {
             let record: Vec<String> = fields
                 .iter()
@@ -469,7 +486,9 @@ pub(crate) fn write_project(
 ) {
     std::fs::create_dir_all(dir).unwrap();
     let tz = &settings.as_of.time_zone;
-    let primary = program.primary.map_or("", |p| program.entity(p).name.as_str());
+    let primary = program
+        .primary
+        .map_or("", |p| program.entity(p).name.as_str());
     let mut toml = format!(
         "[project]\nname = \"case\"\nprimary_entity = {}\ntime_zone = {}\nas_of = \"{}\"\n\n[data]\n",
         json_string(primary),
@@ -523,7 +542,10 @@ struct Case {
 }
 
 fn seed() -> u64 {
-    if let Some(s) = std::env::var("SEGL_SQL_SEED").ok().and_then(|s| s.parse().ok()) {
+    if let Some(s) = std::env::var("SEGL_SQL_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+    {
         return s;
     }
     if std::env::var_os("SEGL_SQL_RANDOM").is_some() {
@@ -571,7 +593,10 @@ fn engines_compute_what_segl_run_computes_for_generated_programs() {
         let text = rules.text();
         let Ok(program) = check(&text) else {
             rejected += 1;
-            assert!(rejected < cases * 2 + 10, "too many generated programs fail to check");
+            assert!(
+                rejected < cases * 2 + 10,
+                "too many generated programs fail to check"
+            );
             continue;
         };
         let (dataset, settings) = dataset(&program, &data);
@@ -710,7 +735,10 @@ pub(crate) fn compare_projects(dirs: &[PathBuf], scratch: &Scratch) -> Vec<Strin
                 let mut refused = Vec::new();
                 let all = (0..program.segments.len())
                     .map(|i| Rule::Segment(SegmentId::from_index(i)))
-                    .chain((0..program.tier_sets.len()).map(|i| Rule::TierSet(TierSetId::from_index(i))))
+                    .chain(
+                        (0..program.tier_sets.len())
+                            .map(|i| Rule::TierSet(TierSetId::from_index(i))),
+                    )
                     .chain((0..program.scores.len()).map(|i| Rule::Score(ScoreId::from_index(i))));
                 for rule in all {
                     let r = rule_name(&program, rule).to_owned();
@@ -722,13 +750,20 @@ pub(crate) fn compare_projects(dirs: &[PathBuf], scratch: &Scratch) -> Vec<Strin
                 (ok, refused)
             };
             if dialect != Dialect::Sqlite {
-                assert!(refused.is_empty(), "{}: {name} refuses {refused:?}", dir.display());
+                assert!(
+                    refused.is_empty(),
+                    "{}: {name} refuses {refused:?}",
+                    dir.display()
+                );
             }
             if ok.is_empty() {
                 continue;
             }
             let mut args = vec!["sql", "--dialect", name, project.as_str()];
-            let names: Vec<String> = ok.iter().map(|r| rule_name(&program, *r).to_owned()).collect();
+            let names: Vec<String> = ok
+                .iter()
+                .map(|r| rule_name(&program, *r).to_owned())
+                .collect();
             for r in &names {
                 args.push("--segment");
                 args.push(r);
