@@ -203,9 +203,11 @@ impl Dialect {
         match self {
             Dialect::DuckDb => format!("ends_with({v}, {p})"),
             Dialect::Postgres => format!("(right({v}, char_length({p})) = {p})"),
-            Dialect::Sqlite => {
-                format!("(length({p}) = 0 OR substr({v}, -length({p})) = {p})")
-            }
+            // `substr(v, -0)` is all of `v`, so an empty ending is its own case; it is unknown
+            // when the value is, like every other test.
+            Dialect::Sqlite => format!(
+                "(substr({v}, -length({p})) = {p} OR (length({p}) = 0 AND {v} IS NOT NULL))"
+            ),
         }
     }
 
