@@ -169,7 +169,7 @@ struct Frame {
     layers: Vec<Vec<(String, String)>>,
     /// Columns by expression text (or rule id), with the layer that computes them.
     memo: HashMap<String, (String, usize)>,
-    /// Rule column names in use.
+    /// Rule column names in use, lower-cased (some engines compare names ignoring case).
     used: std::collections::HashSet<String>,
 }
 
@@ -209,7 +209,8 @@ struct Compiler<'a> {
     cte_names: std::collections::HashSet<String>,
     next: usize,
     tz: String,
-    /// Every name of the program (fields, rules, definitions): internal column names avoid them.
+    /// Every name of the program (fields, rules, definitions), lower-cased: internal column
+    /// names avoid them.
     names: std::collections::HashSet<String>,
 }
 
@@ -256,7 +257,7 @@ impl<'a> Compiler<'a> {
         loop {
             self.next += 1;
             let name = format!("#{prefix}{}", self.next);
-            if !self.names.contains(&name) {
+            if !self.names.contains(&name.to_lowercase()) {
                 return name;
             }
         }
@@ -265,7 +266,7 @@ impl<'a> Compiler<'a> {
     fn cte_name(&mut self, wanted: &str) -> String {
         let mut name = wanted.to_owned();
         let mut n = 1;
-        // DuckDB and SQLite compare names ignoring case, even quoted ones.
+        // DuckDB, SQLite, BigQuery and Spark compare names ignoring case, even quoted ones.
         while !self.cte_names.insert(name.to_lowercase()) {
             n += 1;
             name = format!("{wanted}_{n}");
@@ -405,7 +406,7 @@ impl<'a> Compiler<'a> {
                 .entity(entity)
                 .fields
                 .iter()
-                .map(|f| f.name.clone())
+                .map(|f| f.name.to_lowercase())
                 .collect(),
         };
         let mut needs = Needs::default();
@@ -627,7 +628,7 @@ impl<'a> Compiler<'a> {
             };
             let value_ty = value.as_ref().map(|v| v.ty.clone());
             if !self.d.exact_decimals()
-                && matches!(func, AggFunc::Sum)
+                && matches!(func, AggFunc::Sum | AggFunc::Avg)
                 && value_ty == Some(Type::Decimal)
             {
                 return Err(self.inexact(e.span, "add up decimal numbers"));
@@ -636,6 +637,13 @@ impl<'a> Compiler<'a> {
                 AggFunc::Count => format!("COUNT({})", only(pred, &val)),
                 AggFunc::CountDistinct => format!("COUNT(DISTINCT {})", only(pred, &val)),
                 AggFunc::Sum => format!("SUM({})", only(pred, &val)),
+                // Whole numbers and exact decimals: the exact sum divided once by the count, as
+                // `segl run` does (a floating-point running sum depends on the row order).
+                AggFunc::Avg if matches!(value_ty, Some(Type::Integer | Type::Decimal)) => {
+                    let d = self.d.double();
+                    let kept = only(pred, &val);
+                    format!("(CAST(SUM({kept}) AS {d}) / CAST(NULLIF(COUNT({kept}), 0) AS {d}))")
+                }
                 AggFunc::Avg => format!(
                     "AVG({})",
                     only(pred, &format!("CAST({val} AS {})", self.d.double()))
@@ -645,10 +653,12 @@ impl<'a> Compiler<'a> {
                 AggFunc::Any => format!("COUNT({})", only(pred, "1")),
                 AggFunc::Every => {
                     // A related record whose condition is unknown (an optional yes/no field)
-                    // does not meet it: `IS NOT TRUE`, not `NOT`, which would be unknown too.
+                    // does not meet it: `NOT ((c) IS TRUE)`, not `NOT (c)`, which would be
+                    // unknown too.
+                    let d = self.d;
                     let not_met = match (cond(w), cond(f)) {
-                        (Some(a), Some(b)) => Some(format!("({a}) AND ({b}) IS NOT TRUE")),
-                        (None, Some(b)) => Some(format!("({b}) IS NOT TRUE")),
+                        (Some(a), Some(b)) => Some(format!("({a}) AND NOT {}", d.is_true(&b))),
+                        (None, Some(b)) => Some(format!("NOT {}", d.is_true(&b))),
                         (_, None) => Some("FALSE".to_owned()),
                     };
                     format!("COUNT({})", only(not_met, "1"))
@@ -830,9 +840,16 @@ impl<'a> Compiler<'a> {
             PopFunc::Percentile => {
                 format!("PERCENT_RANK() OVER (PARTITION BY {groups} ORDER BY {v} ASC)")
             }
+            // `floor(percentile * k) + 1` in whole numbers, as `segl run` computes it:
+            // `(r - 1) * k / (n - 1) + 1` (floating point would put 57% of 100 in group 57).
             PopFunc::Ntile(k) => {
-                let pr = format!("PERCENT_RANK() OVER (PARTITION BY {groups} ORDER BY {v} ASC)");
-                let group = format!("{} + 1", self.d.floor_int(&format!("{pr} * {k}")));
+                let r = format!("RANK() OVER (PARTITION BY {groups} ORDER BY {v} ASC)");
+                let n = format!("COUNT(*) OVER (PARTITION BY {groups})");
+                let group = format!(
+                    "CASE WHEN {n} <= 1 THEN 1 ELSE {} + 1 END",
+                    self.d
+                        .int_div(&format!("({r} - 1) * {k}"), &format!("({n} - 1)"))
+                );
                 self.d.least(&k.to_string(), &group)
             }
             PopFunc::Rank => format!("RANK() OVER (PARTITION BY {groups} ORDER BY {v} DESC)"),
@@ -895,7 +912,7 @@ impl<'a> Compiler<'a> {
             return Ok(Sql::at(self.q(col), layer + 1));
         }
         let x = build(self, frame)?;
-        let col = if frame.used.insert(name.to_owned()) {
+        let col = if frame.used.insert(name.to_lowercase()) {
             name.to_owned()
         } else {
             self.fresh("r")
@@ -915,7 +932,7 @@ impl<'a> Compiler<'a> {
     fn condition(&mut self, frame: &mut Frame, e: &Expr) -> Result<Sql> {
         let x = self.value(frame, e)?;
         Ok(if e.nullable {
-            Sql::at(format!("({}) IS TRUE", x.text), x.layer)
+            Sql::at(self.d.is_true(&x.text), x.layer)
         } else {
             x
         })
@@ -1168,6 +1185,7 @@ impl<'a> Compiler<'a> {
                     CompareOp::Ge => ">=",
                 };
                 closed(
+                    d,
                     format!("{} {o} {}", l.text, r.text),
                     lhs.nullable || rhs.nullable,
                     l.layer.max(r.layer),
@@ -1202,7 +1220,7 @@ impl<'a> Compiler<'a> {
                         )
                     })?,
                 };
-                closed(text, value.nullable || pattern.nullable, layer)
+                closed(d, text, value.nullable || pattern.nullable, layer)
             }
             ExprKind::IsKnown(x) => {
                 let v = bool_operand(self.value(frame, x)?, x);
@@ -1234,7 +1252,7 @@ impl<'a> Compiler<'a> {
                 if opts.is_empty() {
                     Sql::at(d.bool_lit(false).to_owned(), 1)
                 } else {
-                    closed(format!("{vt} IN ({})", opts.join(", ")), nullable, layer)
+                    closed(d, format!("{vt} IN ({})", opts.join(", ")), nullable, layer)
                 }
             }
             ExprKind::Between { value, low, high } => {
@@ -1243,6 +1261,7 @@ impl<'a> Compiler<'a> {
                 let hi = self.value(frame, high)?;
                 let layer = v.layer.max(lo.layer).max(hi.layer);
                 closed(
+                    d,
                     format!("{} >= {} AND {} <= {}", v.text, lo.text, v.text, hi.text),
                     value.nullable || low.nullable || high.nullable,
                     layer,
@@ -1255,7 +1274,7 @@ impl<'a> Compiler<'a> {
                 } else {
                     d.text_length(&v.text)
                 };
-                closed(format!("{len} = 0"), x.nullable, v.layer)
+                closed(d, format!("{len} = 0"), x.nullable, v.layer)
             }
             ExprKind::ListContains {
                 list,
@@ -1277,6 +1296,7 @@ impl<'a> Compiler<'a> {
                     (l.text, el.text)
                 };
                 closed(
+                    d,
                     d.list_has(&lt, &et),
                     list.nullable || element.nullable,
                     l.layer.max(el.layer),
@@ -1330,12 +1350,12 @@ impl<'a> Compiler<'a> {
                         .collect::<Vec<_>>()
                         .join(if all { " AND " } else { " OR " })
                 };
-                closed(text, list.nullable, l.layer)
+                closed(d, text, list.nullable, l.layer)
             }
             ExprKind::InWindow { value, window } => {
                 let v = self.value(frame, value)?;
                 let text = self.in_window(&v.text, &value.ty, window, span)?;
-                closed(text, value.nullable, v.layer)
+                closed(d, text, value.nullable, v.layer)
             }
             ExprKind::DaysSince(x) => {
                 let v = self.value(frame, x)?;
@@ -1453,6 +1473,7 @@ impl<'a> Compiler<'a> {
         let text = match op {
             ArithOp::Add => format!("({} + {})", l.text, r.text),
             ArithOp::Sub => format!("({} - {})", l.text, r.text),
+            ArithOp::Mul if e.ty == Type::Decimal => self.d.decimal_product(&l.text, &r.text),
             ArithOp::Mul => format!("({} * {})", l.text, r.text),
             // Division by zero is unknown.
             ArithOp::Div => format!(
@@ -1614,29 +1635,23 @@ fn bool_operand(x: Sql, e: &Expr) -> Sql {
     }
 }
 
+/// Every name of the program, lower-cased (some engines compare names ignoring case).
 fn program_names(p: &Program) -> std::collections::HashSet<String> {
-    let mut names = std::collections::HashSet::new();
+    let mut names = Vec::new();
     for e in &p.entities {
-        names.extend(e.fields.iter().map(|f| f.name.clone()));
-        names.extend(e.relations.iter().map(|r| r.name.clone()));
+        names.extend(e.fields.iter().map(|f| &f.name));
+        names.extend(e.relations.iter().map(|r| &r.name));
     }
-    names.extend(p.segments.iter().map(|s| s.name.clone()));
-    names.extend(p.tier_sets.iter().map(|t| t.name.clone()));
-    names.extend(p.scores.iter().map(|s| s.name.clone()));
-    names.extend(p.definitions.iter().map(|d| d.name.clone()));
-    names
+    names.extend(p.segments.iter().map(|s| &s.name));
+    names.extend(p.tier_sets.iter().map(|t| &t.name));
+    names.extend(p.scores.iter().map(|s| &s.name));
+    names.extend(p.definitions.iter().map(|d| &d.name));
+    names.into_iter().map(|n| n.to_lowercase()).collect()
 }
 
 /// A test that is false, never unknown, when a value it reads is unknown.
-fn closed(test: String, nullable: bool, layer: usize) -> Sql {
-    Sql::at(
-        if nullable {
-            format!("({test}) IS TRUE")
-        } else {
-            test
-        },
-        layer,
-    )
+fn closed(d: Dialect, test: String, nullable: bool, layer: usize) -> Sql {
+    Sql::at(if nullable { d.is_true(&test) } else { test }, layer)
 }
 
 fn pop_name(f: PopFunc) -> &'static str {

@@ -132,13 +132,17 @@ fn create_statement(
     let mut lines: Vec<(String, Vec<String>)> = Vec::new();
     for (c, f) in columns.iter().zip(fields) {
         let mut line = format!("{} {}", c.sql_name, c.sql_type);
-        if c.key {
-            line.push_str(" PRIMARY KEY");
-        } else if !c.optional {
-            line.push_str(" NOT NULL");
+        match (c.key, d.primary_key()) {
+            (true, Some(pk)) => {
+                line.push(' ');
+                line.push_str(pk);
+            }
+            (true, None) => line.push_str(" NOT NULL"),
+            (false, _) if !c.optional => line.push_str(" NOT NULL"),
+            (false, _) => {}
         }
         // A `one of` field holds only its declared values (segl refuses others when it loads).
-        if let (Type::Enum(_), Some(values)) = (&f.ty, &c.values) {
+        if let (Type::Enum(_), Some(values), true) = (&f.ty, &c.values, d.column_checks()) {
             let quoted: Option<Vec<String>> = values.iter().map(|v| quote::text(d, v)).collect();
             if let Some(quoted) = quoted.filter(|q| !q.is_empty()) {
                 let _ = write!(line, " CHECK ({} IN ({}))", c.sql_name, quoted.join(", "));

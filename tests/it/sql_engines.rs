@@ -97,6 +97,8 @@ pub(crate) struct Job {
     pub tables: PathBuf,
     pub sql: PathBuf,
     pub out: PathBuf,
+    /// One-row queries reading back quoted texts (`SEGL_SQL_QUOTING` in `run.py`).
+    pub quoting: Option<PathBuf>,
 }
 
 /// Runs every job in one Python process.
@@ -110,12 +112,19 @@ pub(crate) fn run_jobs(dir: &Path, jobs: &[Job]) {
                 "tables": j.tables.display().to_string(),
                 "sql": j.sql.display().to_string(),
                 "out": j.out.display().to_string(),
+                "quoting": j.quoting.as_ref().map(|q| q.display().to_string()),
             })
         })
         .collect();
     let manifest = dir.join("jobs.json");
     std::fs::write(&manifest, serde_json::to_string(&list).unwrap()).unwrap();
-    let python = std::env::var("SEGL_SQL_PYTHON").unwrap_or_else(|_| "python3".into());
+    // Spark has a Python of its own (`tests/sql/spark.sh`).
+    let python = if jobs.iter().any(|j| j.engine == "spark") {
+        std::env::var("SEGL_SPARK_PYTHON")
+    } else {
+        std::env::var("SEGL_SQL_PYTHON")
+    }
+    .unwrap_or_else(|_| "python3".into());
     let out = Command::new(&python)
         .arg(root().join("tests/sql/run.py"))
         .arg("--batch")
@@ -640,6 +649,7 @@ fn engines_compute_what_segl_run_computes_for_generated_programs() {
                     tables,
                     sql: sql_path,
                     out: dir.join(format!("{name}.out")),
+                    quoting: None,
                 },
             ));
         }
@@ -777,6 +787,7 @@ pub(crate) fn compare_projects(dirs: &[PathBuf], scratch: &Scratch) -> Vec<Strin
                 tables,
                 sql: sql_path,
                 out: work.join(format!("{name}.out")),
+                quoting: None,
             };
             let booleans = if dialect == Dialect::Sqlite {
                 segment_names(&program, &ok)

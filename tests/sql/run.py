@@ -4,8 +4,9 @@
     run.py ENGINE TABLES_JSON SQL_FILE OUT_DIR
     run.py --batch JOBS_JSON
 
-ENGINE is duckdb, sqlite or postgres (PostgreSQL: connection string in SEGL_PG_DSN; a fresh
-schema is created for each run and dropped after it).
+ENGINE is duckdb, sqlite, postgres or spark (PostgreSQL: connection string in SEGL_PG_DSN; a
+fresh schema is created for each run and dropped after it. Spark: a local PySpark session in ANSI
+mode with the session time zone UTC, the tables as temporary views).
 
 TABLES_JSON is what `segl sql --dialect ENGINE --create-tables --format json PROJECT` prints:
 the `CREATE TABLE` statements, the schema type of every column, the project's time zone and the
@@ -20,6 +21,10 @@ cell as text (booleans as true/false, unknown as null), in the query's row order
 
 --batch runs many jobs in one process (the generated-program tests): JOBS_JSON is a list of
 {"engine", "tables", "sql", "out"} objects with the same meaning as the arguments above.
+
+With a JSON file named by SEGL_SQL_QUOTING (or a job's "quoting"): a list of one-row
+`SELECT <text> AS <name>` queries. Each runs, and OUT_DIR/quoting.json gets, per query,
+[column name, value]: what the engine read from segl's quoted identifier and literal.
 """
 
 import csv
@@ -165,6 +170,24 @@ def read_ndjson(path, source, columns):
 
 
 def connect(engine, n):
+    if engine == "spark":
+        # Spark talks to itself over the network: keep it on loopback.
+        os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+        from pyspark.sql import SparkSession
+        session = (SparkSession.builder.master("local[2]").appName("segl-sql-test")
+                   .config("spark.driver.host", "127.0.0.1")
+                   .config("spark.driver.bindAddress", "127.0.0.1")
+                   # The SQL must not depend on it; SEGL_SPARK_SESSION_TZ tries another zone.
+                   .config("spark.sql.session.timeZone",
+                           os.environ.get("SEGL_SPARK_SESSION_TZ", "UTC"))
+                   .config("spark.sql.ansi.enabled", "true")
+                   .config("spark.sql.decimalOperations.allowPrecisionLoss", "false")
+                   .config("spark.sql.shuffle.partitions", "2")
+                   .config("spark.ui.enabled", "false")
+                   .config("spark.ui.showConsoleProgress", "false")
+                   .getOrCreate())
+        session.sparkContext.setLogLevel("ERROR")
+        return session
     if engine == "duckdb":
         import duckdb
         return duckdb.connect(":memory:")
@@ -221,12 +244,23 @@ def insert(engine, conn, table, rows):
         conn.executemany(sql, rows)
 
 
+def spark_view(session, table, rows):
+    """A temporary view named like the entity, with the columns' declared types."""
+    from pyspark.sql.types import StructType, StructField, _parse_datatype_string
+    schema = StructType([StructField(c["name"], _parse_datatype_string(c["sql_type"]),
+                                     c["optional"]) for c in table["columns"]])
+    session.createDataFrame(rows, schema).createOrReplaceTempView(table["entity"])
+
+
 def load(engine, conn, tables):
     zone = zoneinfo.ZoneInfo(tables["time_zone"])
     for table in tables["tables"]:
-        conn.execute(table["create"])
+        if engine != "spark":
+            conn.execute(table["create"])
         source = table["data"]
         if source is None:
+            if engine == "spark":
+                spark_view(conn, table, [])
             continue
         columns = table["columns"]
         if source["format"] == "csv":
@@ -244,7 +278,9 @@ def load(engine, conn, tables):
                 else:
                     out.append(value(engine, c["type"], v, zone))
             converted.append(tuple(out))
-        if converted:
+        if engine == "spark":
+            spark_view(conn, table, converted)
+        elif converted:
             insert(engine, conn, table, converted)
 
 
@@ -264,6 +300,15 @@ def queries(script):
             yield m.group(1), part.strip().rstrip(";")
 
 
+def execute(engine, conn, sql):
+    """Column names and rows of a query."""
+    if engine == "spark":
+        frame = conn.sql(sql)
+        return frame.columns, [tuple(r) for r in frame.collect()]
+    cur = conn.execute(sql)
+    return [d[0] for d in cur.description], cur.fetchall()
+
+
 def run(job, n):
     engine = job["engine"]
     with open(job["tables"], encoding="utf-8") as f:
@@ -272,18 +317,29 @@ def run(job, n):
         script = f.read()
     conn = connect(engine, n)
     try:
+        quoting = job.get("quoting") or os.environ.get("SEGL_SQL_QUOTING")
+        if quoting:
+            with open(quoting, encoding="utf-8") as f:
+                read = []
+                for query in json.load(f):
+                    names, rows = execute(engine, conn, query)
+                    read.append([names[0], rows[0][0]])
+            with open(os.path.join(job["out"], "quoting.json"), "w", encoding="utf-8") as out:
+                json.dump(read, out, ensure_ascii=False)
         load(engine, conn, tables)
         results = []
         for entity, sql in queries(script):
-            cur = conn.execute(sql)
-            names = [d[0] for d in cur.description]
-            rows = [[text(v) for v in r] for r in cur.fetchall()]
+            names, rows = execute(engine, conn, sql)
+            rows = [[text(v) for v in r] for r in rows]
             results.append({"entity": entity, "columns": names, "rows": rows})
         return {"queries": results}
     finally:
         if engine == "postgres":
             conn.execute(f"DROP SCHEMA IF EXISTS {conn.segl_schema} CASCADE")
-        conn.close()
+        if engine == "spark":
+            conn.stop()
+        else:
+            conn.close()
 
 
 def write(out_dir, result):
