@@ -382,7 +382,7 @@ fn sources_yml(program: &Program, tables: &SourceTables, head: &str) -> String {
     for (i, e) in program.entities.iter().enumerate() {
         let id = EntityId::from_index(i);
         let key = &e.fields[e.key.index()];
-        let _ = writeln!(y, "      - name: {}", e.name);
+        let _ = writeln!(y, "      - name: {}", yaml(&e.name));
         if let Some(t) = tables.identifiers.get(&id) {
             let _ = writeln!(y, "        identifier: {}", yaml(t));
         }
@@ -472,7 +472,7 @@ fn schema_yml(program: &Program, outputs: &Outputs, head: &str) -> String {
     for (entity, outs) in outputs {
         for (_, out) in outs {
             let (name, meta) = rule_meta(program, *out);
-            let _ = writeln!(y, "  - name: {name}");
+            let _ = writeln!(y, "  - name: {}", yaml(name));
             let mut description = meta.title.clone().unwrap_or_default();
             if let Some(more) = &meta.description {
                 if !description.is_empty() {
@@ -491,7 +491,7 @@ fn schema_yml(program: &Program, outputs: &Outputs, head: &str) -> String {
             }
         }
         let def = program.entity(*entity);
-        let _ = writeln!(y, "  - name: {}", membership(program, *entity));
+        let _ = writeln!(y, "  - name: {}", yaml(&membership(program, *entity)));
         let _ = writeln!(
             y,
             "    description: {}",
