@@ -200,9 +200,12 @@ fn unwritable(dir: &Path, why: &str) -> (Vec<Diagnostic>, SourceMap) {
     let d = Diagnostic::new(
         Code::E0911,
         span,
-        format!("segl cannot write the dbt models into `{}`", dir.display()),
+        format!(
+            "segl cannot write the dbt models into `{}`: {why}",
+            dir.display()
+        ),
     )
-    .label(why.to_owned())
+    .label("the folder given to `--dbt`")
     .help("give `--dbt` a folder you can write to, such as `--dbt build/segl-dbt`; nothing was changed");
     (vec![d], sources)
 }
@@ -214,7 +217,7 @@ fn write_dbt(dir: &Path, files: &[DbtFile], color: bool) -> Exit {
     };
     if dir.exists() || dir.is_symlink() {
         if !dir.is_dir() {
-            return fail(unwritable(dir, "this is a file, not a folder"));
+            return fail(unwritable(dir, "it is a file, not a folder"));
         }
         let existing = match write::read_tree(dir) {
             Ok(files) => files

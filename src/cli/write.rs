@@ -49,9 +49,10 @@ pub fn read_tree(dir: &Path) -> io::Result<Vec<(String, Vec<u8>)>> {
     while let Some((path, prefix)) = todo.pop() {
         for entry in fs::read_dir(&path)? {
             let entry = entry?;
-            let name = entry.file_name().into_string().map_err(|n| {
-                io::Error::other(format!("the name {n:?} is not UTF-8"))
-            })?;
+            let name = entry
+                .file_name()
+                .into_string()
+                .map_err(|n| io::Error::other(format!("the name {n:?} is not UTF-8")))?;
             let inside = if prefix.is_empty() {
                 name
             } else {

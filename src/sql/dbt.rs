@@ -19,8 +19,7 @@ use std::fmt::Write as _;
 
 use super::views::{Named, describe, name_clashes, rule_span};
 use super::{
-    Compiler, Options, Output, Outputs, check_rules, header, outputs_by_entity,
-    rule_meta,
+    Compiler, Options, Output, Outputs, check_rules, header, outputs_by_entity, rule_meta,
 };
 use crate::diagnostics::{Code, Diagnostic};
 use crate::engine::RunSettings;
@@ -295,6 +294,7 @@ fn clashes(
             named.push(Named {
                 name: name.to_owned(),
                 what: format!("the model `{name}`"),
+                label: format!("its model is named `{name}`"),
                 span: rule_span(program, *out),
             });
             if !matches!(out, Output::Segment(_)) && d.ident_key(name) == d.ident_key(&key.name) {
@@ -316,6 +316,7 @@ fn clashes(
         let name = membership(program, *entity);
         named.push(Named {
             what: format!("the model `{name}`"),
+            label: format!("its membership model is named `{name}`"),
             name,
             span: def.span,
         });
@@ -366,9 +367,7 @@ fn yaml_comment(head: &str) -> String {
 fn sources_yml(program: &Program, tables: &SourceTables, head: &str) -> String {
     let mut y = yaml_comment(&jinja_text(head));
     y.push_str("version: 2\n\nsources:\n  - name: segl\n");
-    y.push_str(
-        "    description: \"The tables the segl rules read, one per kind of record.\"\n",
-    );
+    y.push_str("    description: \"The tables the segl rules read, one per kind of record.\"\n");
     if let Some(db) = &tables.database {
         let _ = writeln!(y, "    database: {}", yaml(db));
     }
@@ -440,7 +439,7 @@ fn schema_yml(program: &Program, outputs: &Outputs, head: &str) -> String {
             list.join(", ")
         );
     };
-    let value_column = |y: &mut String, out: Output, in_membership: bool| {
+    let value_column = |y: &mut String, out: Output| {
         let (name, meta) = rule_meta(program, out);
         let _ = writeln!(y, "      - name: {}", yaml(name));
         let described = match (&meta.title, out) {
@@ -459,11 +458,8 @@ fn schema_yml(program: &Program, outputs: &Outputs, head: &str) -> String {
                 );
             }
             Output::TierSet(_) => {
-                // Records in no tier have no row in the tier set's model, and no tier (null)
-                // in the membership model.
-                if !in_membership {
-                    y.push_str("          - not_null\n");
-                }
+                // Every tier set ends with `otherwise`: every record has a tier.
+                y.push_str("          - not_null\n");
                 accepted(y, &tier_names(out));
             }
             Output::Score(_) => y.push_str("          - not_null\n"),
@@ -487,7 +483,7 @@ fn schema_yml(program: &Program, outputs: &Outputs, head: &str) -> String {
             y.push_str("    columns:\n");
             key_column(&mut y, *entity);
             if !matches!(out, Output::Segment(_)) {
-                value_column(&mut y, *out, false);
+                value_column(&mut y, *out);
             }
         }
         let def = program.entity(*entity);
@@ -504,7 +500,7 @@ fn schema_yml(program: &Program, outputs: &Outputs, head: &str) -> String {
         y.push_str("    columns:\n");
         key_column(&mut y, *entity);
         for (_, out) in outs {
-            value_column(&mut y, *out, true);
+            value_column(&mut y, *out);
         }
     }
     y
@@ -545,7 +541,11 @@ pub struct Existing {
 /// it holds nothing but files segl wrote there, unchanged. E0910 for other files, E0912 for
 /// changed ones, each at a source named like the file (added to `sources`).
 #[must_use]
-pub fn check_existing(dir: &str, existing: &[Existing], sources: &mut SourceMap) -> Vec<Diagnostic> {
+pub fn check_existing(
+    dir: &str,
+    existing: &[Existing],
+    sources: &mut SourceMap,
+) -> Vec<Diagnostic> {
     let mut span_of = |path: &str| {
         let shown = format!("{}/{path}", dir.trim_end_matches('/'));
         Span::new(sources.add(shown, ""), 0, 0)
@@ -573,7 +573,11 @@ pub fn check_existing(dir: &str, existing: &[Existing], sources: &mut SourceMap)
                         Diagnostic::new(
                             Code::E0912,
                             span_of(&f.path),
-                            format!("`{}` was changed after segl wrote it", f.path),
+                            format!(
+                                "`{}` in `{}` was changed after segl wrote it",
+                                f.path,
+                                dir.trim_end_matches('/')
+                            ),
                         )
                         .label("segl would replace this file and lose the change")
                         .help(
@@ -589,22 +593,26 @@ pub fn check_existing(dir: &str, existing: &[Existing], sources: &mut SourceMap)
     }
     if let Some(first) = foreign.first() {
         let shown = dir.trim_end_matches('/');
+        let more = match foreign.len() {
+            1 => String::new(),
+            2 => " and 1 other".to_owned(),
+            n => format!(" and {} others", n - 1),
+        };
         let mut d = Diagnostic::new(
             Code::E0910,
             span_of(first),
-            if listed.is_some() {
-                format!("`{shown}` has files segl did not write")
-            } else {
-                format!("`{shown}` has files and was not written by segl")
-            },
+            format!("`{shown}` has files segl did not write: `{first}`{more}"),
         )
         .label("segl did not write this file")
-        .help(format!(
-            "give `--dbt` a new or empty folder, or a folder segl wrote before; segl replaces \
-             the whole folder, so it never writes into one with other files (`{shown}` has \
-             {} of them)",
-            foreign.len()
-        ));
+        .help(
+            "give `--dbt` a new or empty folder, or one segl wrote before: segl replaces the \
+             whole folder, so it never writes into a folder with other files",
+        );
+        if listed.is_none() {
+            d = d.note(format!(
+                "`{shown}` has no `{MANIFEST}`: segl did not write this folder"
+            ));
+        }
         for other in foreign.iter().skip(1).take(4) {
             d = d.note(format!("also not written by segl: `{other}`"));
         }
@@ -619,10 +627,17 @@ mod tests {
 
     #[test]
     fn jinja_is_escaped() {
-        assert_eq!(jinja_text("a {{ b }} {% c %} {# d #} {x}"), "a {{ '{' }}{ b }} {{ '{' }}% c %} {{ '{' }}# d #} {x}");
+        assert_eq!(
+            jinja_text("a {{ b }} {% c %} {# d #} {x}"),
+            "a {{ '{' }}{ b }} {{ '{' }}% c %} {{ '{' }}# d #} {x}"
+        );
         assert_eq!(jinja_text("{{{"), "{{ '{' }}{{ '{' }}{");
         assert_eq!(
-            fill("from \u{0}1\u{0} where x = '{{'", &["a".into(), "{{ ref('b') }}".into()]).as_deref(),
+            fill(
+                "from \u{0}1\u{0} where x = '{{'",
+                &["a".into(), "{{ ref('b') }}".into()]
+            )
+            .as_deref(),
             Some("from {{ ref('b') }} where x = '{{ '{' }}{'")
         );
         assert_eq!(fill("a \u{0}1", &["x".into(), "y".into()]), None);

@@ -324,7 +324,9 @@ impl Dialect {
     /// last one ends in `AS`, followed by the query.
     pub(crate) fn create_view(self, view: &str) -> Vec<String> {
         match self {
-            Dialect::DuckDb | Dialect::Postgres => vec![format!("CREATE OR REPLACE VIEW {view} AS")],
+            Dialect::DuckDb | Dialect::Postgres => {
+                vec![format!("CREATE OR REPLACE VIEW {view} AS")]
+            }
             // SQLite has no `CREATE OR REPLACE`.
             Dialect::Sqlite => vec![
                 format!("DROP VIEW IF EXISTS {view};"),
@@ -337,7 +339,9 @@ impl Dialect {
     /// engine keeps one.
     pub(crate) fn comment_on_view(self, view: &str, text: &str) -> Option<String> {
         match self {
-            Dialect::DuckDb | Dialect::Postgres => Some(format!("COMMENT ON VIEW {view} IS {text}")),
+            Dialect::DuckDb | Dialect::Postgres => {
+                Some(format!("COMMENT ON VIEW {view} IS {text}"))
+            }
             Dialect::Sqlite => None,
         }
     }

@@ -424,8 +424,8 @@ impl<'a> Compiler<'a> {
     }
 
     /// The query of one rule on its own: the keys of a segment's members, or the key and the
-    /// value of a tier set (records in no tier are left out) or a score (every record). No
-    /// final semicolon and no `ORDER BY`: the query becomes the body of a view or a dbt model.
+    /// value of a tier set or a score for every record. No final semicolon and no `ORDER BY`:
+    /// the query becomes the body of a view or a dbt model.
     fn rule_query(&mut self, entity: EntityId, out: Output) -> Result<String> {
         let p = self.p;
         let def = p.entity(entity);
@@ -437,18 +437,15 @@ impl<'a> Compiler<'a> {
         let (name, _) = rule_meta(p, out);
         let _ = match out {
             Output::Segment(_) => write!(sql, "SELECT\n  {key}\nFROM {}\nWHERE {x}", built.from),
-            Output::TierSet(_) => write!(
-                sql,
-                "SELECT\n  {key},\n  {x} AS {}\nFROM {}\nWHERE {x} IS NOT NULL",
-                self.q(name),
-                built.from
-            ),
-            Output::Score(_) => write!(
-                sql,
-                "SELECT\n  {key},\n  {x} AS {}\nFROM {}",
-                self.q(name),
-                built.from
-            ),
+            Output::TierSet(_) | Output::Score(_) => {
+                let column = self.q(name);
+                let value = if x == column {
+                    x
+                } else {
+                    format!("{x} AS {column}")
+                };
+                write!(sql, "SELECT\n  {key},\n  {value}\nFROM {}", built.from)
+            }
         };
         Ok(sql)
     }

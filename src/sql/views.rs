@@ -7,8 +7,7 @@
 use std::fmt::Write as _;
 
 use super::{
-    Compiler, Options, Output, check_rules, header, one_line, outputs_by_entity,
-    quote, rule_meta,
+    Compiler, Options, Output, check_rules, header, one_line, outputs_by_entity, quote, rule_meta,
 };
 use crate::diagnostics::{Code, Diagnostic};
 use crate::engine::RunSettings;
@@ -36,6 +35,7 @@ pub fn views(
         .map(|(_, o)| {
             let (name, _) = rule_meta(program, *o);
             Named {
+                label: format!("its view is named `{prefix}{name}`"),
                 name: format!("{prefix}{name}"),
                 what: format!("the view of `{name}`"),
                 span: rule_span(program, *o),
@@ -58,7 +58,9 @@ pub fn views(
     for (entity, outs) in &outputs {
         for (_, out) in outs {
             let mut c = Compiler::new(program, settings, options);
-            let body = c.rule_query(*entity, *out).map_err(|u| vec![u.diagnostic()])?;
+            let body = c
+                .rule_query(*entity, *out)
+                .map_err(|u| vec![u.diagnostic()])?;
             let (name, meta) = rule_meta(program, *out);
             let view = quote::ident(d, &format!("{prefix}{name}"));
             script.push('\n');
@@ -89,7 +91,7 @@ pub(super) fn describe(program: &Program, entity: crate::ir::EntityId, out: Outp
             def.name
         ),
         Output::TierSet(_) => format!(
-            "Tier set `{name}`: the `{key}` and tier of each {} record in a tier.",
+            "Tier set `{name}`: the `{key}` and tier of each {} record.",
             def.name
         ),
         Output::Score(_) => format!(
@@ -127,6 +129,8 @@ pub(super) struct Named {
     pub name: String,
     /// What gets the name, for messages: "the view of `vip`".
     pub what: String,
+    /// The label at `span`: "its view is named `segl_vip`".
+    pub label: String,
     pub span: Span,
 }
 
@@ -141,7 +145,8 @@ pub(super) fn name_clashes(
     key: &dyn Fn(&str) -> String,
     help: &str,
 ) -> Vec<Diagnostic> {
-    let mut taken: Vec<(String, &str, String, Span)> = Vec::new();
+    // (name as compared, name, what, label, span)
+    let mut taken: Vec<(String, &str, String, String, Span)> = Vec::new();
     for (i, e) in program.entities.iter().enumerate() {
         let id = crate::ir::EntityId::from_index(i);
         let table = options
@@ -153,6 +158,7 @@ pub(super) fn name_clashes(
                 key(table),
                 table,
                 format!("the table of `{}`", e.name),
+                format!("its table is named `{table}`"),
                 e.span,
             ));
         }
@@ -160,17 +166,14 @@ pub(super) fn name_clashes(
     let mut diagnostics = Vec::new();
     for n in named {
         let k = key(&n.name);
-        if let Some((_, other, what, span)) = taken.iter().find(|(t, ..)| *t == k) {
+        if let Some((_, other, what, label, span)) = taken.iter().find(|(t, ..)| *t == k) {
             let mut d = Diagnostic::new(
-                    Code::E0913,
-                    n.span,
-                    format!(
-                        "{} and {what} would have the same name in {engine}",
-                        n.what
-                    ),
-                )
-            .label(format!("{} would be named `{}`", n.what, n.name))
-            .secondary(*span, format!("{what}: `{other}`"))
+                Code::E0913,
+                n.span,
+                format!("{} and {what} would have the same name in {engine}", n.what),
+            )
+            .label(n.label.clone())
+            .secondary(*span, label.clone())
             .help(help);
             if *other != n.name {
                 d = d.note(format!(
@@ -181,7 +184,7 @@ pub(super) fn name_clashes(
             diagnostics.push(d);
             continue;
         }
-        taken.push((k, n.name.as_str(), n.what.clone(), n.span));
+        taken.push((k, n.name.as_str(), n.what.clone(), n.label.clone(), n.span));
     }
     diagnostics
 }
