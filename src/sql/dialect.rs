@@ -266,12 +266,11 @@ impl Dialect {
         }
     }
 
-    /// The whole part of a non-negative number, as an integer.
-    pub(crate) fn floor_int(self, x: &str) -> String {
+    /// The quotient of two non-negative integers, rounded down, as an integer.
+    pub(crate) fn int_div(self, a: &str, b: &str) -> String {
         match self {
-            Dialect::DuckDb | Dialect::Postgres => format!("CAST(floor({x}) AS BIGINT)"),
-            // Casting to an integer truncates in SQLite, which is the floor for x >= 0.
-            Dialect::Sqlite => format!("CAST({x} AS INTEGER)"),
+            Dialect::DuckDb => format!("({a} // {b})"),
+            Dialect::Postgres | Dialect::Sqlite => format!("({a} / {b})"),
         }
     }
 

@@ -733,7 +733,7 @@ impl<'a> Compiler<'a> {
             };
             let value_ty = value.as_ref().map(|v| v.ty.clone());
             if !self.d.exact_decimals()
-                && matches!(func, AggFunc::Sum)
+                && matches!(func, AggFunc::Sum | AggFunc::Avg)
                 && value_ty == Some(Type::Decimal)
             {
                 return Err(self.inexact(e.span, "add up decimal numbers"));
@@ -742,6 +742,13 @@ impl<'a> Compiler<'a> {
                 AggFunc::Count => format!("COUNT({})", only(pred, &val)),
                 AggFunc::CountDistinct => format!("COUNT(DISTINCT {})", only(pred, &val)),
                 AggFunc::Sum => format!("SUM({})", only(pred, &val)),
+                // Whole numbers and exact decimals: the exact sum divided once by the count, as
+                // `segl run` does (a floating-point running sum depends on the row order).
+                AggFunc::Avg if matches!(value_ty, Some(Type::Integer | Type::Decimal)) => {
+                    let d = self.d.double();
+                    let kept = only(pred, &val);
+                    format!("(CAST(SUM({kept}) AS {d}) / CAST(NULLIF(COUNT({kept}), 0) AS {d}))")
+                }
                 AggFunc::Avg => format!(
                     "AVG({})",
                     only(pred, &format!("CAST({val} AS {})", self.d.double()))
@@ -934,9 +941,16 @@ impl<'a> Compiler<'a> {
             PopFunc::Percentile => {
                 format!("PERCENT_RANK() OVER (PARTITION BY {groups} ORDER BY {v} ASC)")
             }
+            // `floor(percentile * k) + 1` in whole numbers, as `segl run` computes it:
+            // `(r - 1) * k / (n - 1) + 1` (floating point would put 57% of 100 in group 57).
             PopFunc::Ntile(k) => {
-                let pr = format!("PERCENT_RANK() OVER (PARTITION BY {groups} ORDER BY {v} ASC)");
-                let group = format!("{} + 1", self.d.floor_int(&format!("{pr} * {k}")));
+                let r = format!("RANK() OVER (PARTITION BY {groups} ORDER BY {v} ASC)");
+                let n = format!("COUNT(*) OVER (PARTITION BY {groups})");
+                let group = format!(
+                    "CASE WHEN {n} <= 1 THEN 1 ELSE {} + 1 END",
+                    self.d
+                        .int_div(&format!("({r} - 1) * {k}"), &format!("({n} - 1)"))
+                );
                 self.d.least(&k.to_string(), &group)
             }
             PopFunc::Rank => format!("RANK() OVER (PARTITION BY {groups} ORDER BY {v} DESC)"),
