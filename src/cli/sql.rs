@@ -1,15 +1,18 @@
 //! `segl sql`: compiles a project's segments, tiers and scores to SQL for a database engine.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::{Args, ValueEnum};
 
 use super::project::{ProjectArgs, checked, entity_named};
 use super::run::find_rule;
-use super::{Exit, print_out, print_usage_error};
-use segl::diagnostics::render;
-use segl::sql::{Dialect, Options, compile};
+use super::{Exit, print_out, print_usage_error, write};
+use segl::diagnostics::{Code, Diagnostic, render};
+use segl::ir::EntityId;
+use segl::source::{SourceMap, Span};
+use segl::sql::dbt::{self, DbtFile, Existing, SourceTables};
+use segl::sql::{Dialect, Options, compile, views};
 
 #[derive(Debug, Args)]
 pub struct SqlArgs {
@@ -26,6 +29,15 @@ pub struct SqlArgs {
     /// `--table customer=my-project.crm.customers` (repeatable; default: the entity's name)
     #[arg(long = "table", value_name = "ENTITY=TABLE")]
     tables: Vec<String>,
+    /// Write one `CREATE VIEW` per segment, tier set and score instead of membership queries
+    #[arg(long, conflicts_with = "dbt")]
+    views: bool,
+    /// Put this before every view's name, e.g. `--view-prefix segl_` (with `--views`)
+    #[arg(long, value_name = "PREFIX", requires = "views")]
+    view_prefix: Option<String>,
+    /// Write dbt models, their sources and tests into this folder instead of printing SQL
+    #[arg(long, value_name = "DIR")]
+    dbt: Option<PathBuf>,
     #[command(flatten)]
     common: ProjectArgs,
 }
@@ -101,23 +113,146 @@ pub fn run(args: &SqlArgs) -> Exit {
             }
         }
     }
+    if let Some(dir) = &args.dbt {
+        let Some(source) = source_tables(&args.tables, &tables) else {
+            return Exit::Usage;
+        };
+        let options = Options {
+            dialect,
+            rules,
+            tables: HashMap::new(),
+        };
+        return match dbt::project(program, &settled.settings, &options, &source) {
+            Ok(files) => write_dbt(dir, &files, settled.color),
+            Err(diagnostics) => report(diagnostics, &settled),
+        };
+    }
     let options = Options {
         dialect,
         rules,
         tables,
     };
-    match compile(program, &settled.settings, &options) {
+    let result = if args.views {
+        views(
+            program,
+            &settled.settings,
+            &options,
+            args.view_prefix.as_deref().unwrap_or(""),
+        )
+    } else {
+        compile(program, &settled.settings, &options)
+    };
+    match result {
         Ok(sql) => {
             print_out(&sql);
             Exit::Clean
         }
-        Err(mut diagnostics) => {
-            segl::diagnostics::sort(&mut diagnostics, &settled.sources);
-            eprint!(
-                "{}",
-                render::human(&diagnostics, &settled.sources, settled.color)
-            );
-            Exit::Errors
+        Err(diagnostics) => report(diagnostics, &settled),
+    }
+}
+
+fn report(mut diagnostics: Vec<Diagnostic>, settled: &super::project::Checked) -> Exit {
+    segl::diagnostics::sort(&mut diagnostics, &settled.sources);
+    eprint!(
+        "{}",
+        render::human(&diagnostics, &settled.sources, settled.color)
+    );
+    Exit::Errors
+}
+
+/// The dbt source's schema and table names from `--table ENTITY=[[DATABASE.]SCHEMA.]TABLE`: one
+/// dbt source has one schema, so every table given with a schema must name the same one.
+fn source_tables(given: &[String], tables: &HashMap<EntityId, String>) -> Option<SourceTables> {
+    let mut source = SourceTables::default();
+    let mut prefix: Option<(Option<String>, String)> = None;
+    for (entity, table) in tables {
+        let parts: Vec<&str> = table.split('.').collect();
+        let (this, name) = match parts.as_slice() {
+            [name] => (None, *name),
+            [schema, name] => (Some((None, (*schema).to_owned())), *name),
+            [db, schema, name] => (Some((Some((*db).to_owned()), (*schema).to_owned())), *name),
+            _ => {
+                print_usage_error(&format!(
+                    "`--table` `{table}`: with `--dbt`, name a table as TABLE, SCHEMA.TABLE or \
+                     DATABASE.SCHEMA.TABLE"
+                ));
+                return None;
+            }
+        };
+        if let Some(this) = this {
+            if prefix.as_ref().is_some_and(|p| *p != this) {
+                print_usage_error(&format!(
+                    "with `--dbt`, every `--table` must name the same schema: the tables become \
+                     one dbt source, which has one schema (given: {})",
+                    given.join(", ")
+                ));
+                return None;
+            }
+            prefix = Some(this);
+        }
+        source.identifiers.insert(*entity, name.to_owned());
+    }
+    if let Some((database, schema)) = prefix {
+        source.database = database;
+        source.schema = Some(schema);
+    }
+    Some(source)
+}
+
+/// One E0911 at a source named like the folder.
+fn unwritable(dir: &Path, why: &str) -> (Vec<Diagnostic>, SourceMap) {
+    let mut sources = SourceMap::new();
+    let span = Span::new(sources.add(dir.display().to_string(), ""), 0, 0);
+    let d = Diagnostic::new(
+        Code::E0911,
+        span,
+        format!(
+            "segl cannot write the dbt models into `{}`: {why}",
+            dir.display()
+        ),
+    )
+    .label("the folder given to `--dbt`")
+    .help("give `--dbt` a folder you can write to, such as `--dbt build/segl-dbt`; nothing was changed");
+    (vec![d], sources)
+}
+
+fn write_dbt(dir: &Path, files: &[DbtFile], color: bool) -> Exit {
+    let fail = |(diagnostics, sources): (Vec<Diagnostic>, SourceMap)| {
+        eprint!("{}", render::human(&diagnostics, &sources, color));
+        Exit::Usage
+    };
+    if dir.exists() || dir.is_symlink() {
+        if !dir.is_dir() {
+            return fail(unwritable(dir, "it is a file, not a folder"));
+        }
+        let existing = match write::read_tree(dir) {
+            Ok(files) => files
+                .into_iter()
+                .map(|(path, contents)| Existing { path, contents })
+                .collect::<Vec<_>>(),
+            Err(e) => return fail(unwritable(dir, &format!("cannot read it: {e}"))),
+        };
+        let mut sources = SourceMap::new();
+        let mut problems = dbt::check_existing(&dir.display().to_string(), &existing, &mut sources);
+        if !problems.is_empty() {
+            segl::diagnostics::sort(&mut problems, &sources);
+            return fail((problems, sources));
         }
     }
+    let contents: Vec<(String, Vec<u8>)> = files
+        .iter()
+        .map(|f| (f.path.clone(), f.contents.clone().into_bytes()))
+        .collect();
+    if let Err(e) = write::replace_dir(dir, &contents) {
+        return fail(unwritable(dir, &e.to_string()));
+    }
+    let models = files.iter().filter(|f| f.path.ends_with(".sql")).count();
+    let mut listed: Vec<String> = files.iter().map(|f| format!("  {}", f.path)).collect();
+    listed.sort();
+    print_out(&format!(
+        "wrote {models} dbt models, their sources and tests to `{}`:\n{}\n",
+        dir.display(),
+        listed.join("\n")
+    ));
+    Exit::Clean
 }

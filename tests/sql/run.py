@@ -2,6 +2,7 @@
 """Runs SQL written by `segl sql` on a real engine over the example project's data.
 
     run.py ENGINE DATA_DIR SQL_FILE OUT_DIR
+    run.py --views ENGINE DATA_DIR SQL_FILE OUT_DIR
 
 ENGINE is duckdb, sqlite, postgres or spark (PostgreSQL: connection string in SEGL_PG_DSN; a
 fresh schema is created and dropped. Spark: a local PySpark session in ANSI mode with the session
@@ -13,6 +14,9 @@ an empty cell), in the query's row order.
 With SEGL_SQL_QUOTING naming a JSON file (a list of one-row `SELECT <text> AS <name>` queries),
 each query also runs and OUT_DIR/quoting.json gets, per query, [column name, value]: what the
 engine read from segl's quoted identifier and literal.
+
+With --views the file is a script of `CREATE VIEW` statements (`segl sql --views`): it runs as a
+whole, then every view it created is read, ordered by its first column, into OUT_DIR/VIEW.csv.
 """
 
 import csv
@@ -184,7 +188,39 @@ def cell(engine, value, type_name):
     return str(value)
 
 
+def run_views(engine, conn, script, out_dir):
+    """Runs a `segl sql --views` script, then writes each view's rows to OUT_DIR/VIEW.csv."""
+    if engine == "sqlite":
+        conn.executescript(script)
+    elif engine == "postgres":
+        conn.execute(script)
+    else:
+        conn.execute(script)
+    views = re.findall(r'^CREATE (?:OR REPLACE )?VIEW "((?:[^"]|"")*)" AS$', script, flags=re.M)
+    for view in views:
+        name = view.replace('""', '"')
+        cur = conn.execute(f"SELECT * FROM {quote(name)} ORDER BY 1")
+        with open(os.path.join(out_dir, f"{name}.csv"), "w", newline="", encoding="utf-8") as out:
+            w = csv.writer(out, lineterminator="\n")
+            w.writerow([d[0] for d in cur.description])
+            for r in cur.fetchall():
+                w.writerow([cell(engine, v, "") for v in r])
+
+
 def main():
+    if sys.argv[1] == "--views":
+        engine, data_dir, sql_file, out_dir = sys.argv[2:6]
+        with open(sql_file, encoding="utf-8") as f:
+            script = f.read()
+        conn = connect(engine)
+        try:
+            load(engine, conn, data_dir)
+            run_views(engine, conn, script, out_dir)
+        finally:
+            if engine == "postgres":
+                conn.execute(f"DROP SCHEMA IF EXISTS {conn.segl_schema} CASCADE")
+            conn.close()
+        return
     engine, data_dir, sql_file, out_dir = sys.argv[1:5]
     with open(sql_file, encoding="utf-8") as f:
         script = f.read()
