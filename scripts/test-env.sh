@@ -5,9 +5,9 @@
 #   eval "$(bash scripts/test-env.sh)" && cargo test --test it sql
 #
 # - DuckDB and psycopg (PostgreSQL driver), sqlglot (the SQL parser that checks the BigQuery and
-#   Snowflake output), and Polars, pandas and pyarrow for the benchmark's smoke test
-#   (bench/compare/smoke.sh), from PyPI, in a virtual environment under
-#   ${SEGL_SQL_VENV:-$HOME/.cache/segl/sql-venv}; SQLite is Python's built-in `sqlite3`.
+#   Snowflake output), dbt-duckdb (runs `segl sql --dbt` output), and Polars, pandas and pyarrow
+#   for the benchmark's smoke test (bench/compare/smoke.sh), from PyPI, in a virtual environment
+#   under ${SEGL_SQL_VENV:-$HOME/.cache/segl/sql-venv}; SQLite is Python's built-in `sqlite3`.
 # - A throwaway PostgreSQL server (Debian's `postgresql` package; installed with apt-get when
 #   missing and allowed) on 127.0.0.1:${SEGL_PG_PORT:-54329}, data in a temporary directory,
 #   run as the `postgres` user when started by root.
@@ -16,9 +16,12 @@ set -euo pipefail
 venv="${SEGL_SQL_VENV:-$HOME/.cache/segl/sql-venv}"
 port="${SEGL_PG_PORT:-54329}"
 
-if ! "$venv/bin/python" -c 'import duckdb, psycopg, sqlglot, polars, pandas, pyarrow' 2>/dev/null; then
+if ! "$venv/bin/python" -c 'import duckdb, psycopg, sqlglot, polars, pandas, pyarrow' 2>/dev/null \
+    || [ ! -x "$venv/bin/dbt" ]; then
     python3 -m venv "$venv" >&2
-    "$venv/bin/pip" install --quiet duckdb 'psycopg[binary]' sqlglot polars pandas pyarrow >&2
+    # dbt-core is held below 1.11: later versions download a parser from GitHub while installing.
+    "$venv/bin/pip" install --quiet duckdb 'psycopg[binary]' sqlglot polars pandas pyarrow \
+        'dbt-duckdb>=1.9,<1.12' 'dbt-core>=1.10,<1.11' >&2
 fi
 
 pg_bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true)

@@ -179,6 +179,13 @@ registry! {
     // Compiling to SQL.
     E0900 Error Stable "rule the SQL engine cannot express";
     E0901 Error Stable "decimal arithmetic in SQLite";
+
+    // Views and dbt models (`segl sql --views`, `segl sql --dbt`).
+    E0910 Error Stable "dbt folder with files segl did not write";
+    E0911 Error Stable "dbt folder that cannot be written";
+    E0912 Error Stable "file segl wrote was changed by hand";
+    E0913 Error Stable "two views or models with the same name";
+    E0914 Error Stable "name that dbt cannot use";
 }
 
 impl Code {

@@ -456,6 +456,56 @@ impl Dialect {
             Dialect::Sqlite => x.to_owned(),
         }
     }
+
+    /// A name as the engine compares names, to find two names it would take for one: DuckDB and
+    /// SQLite ignore case even in quoted names; PostgreSQL cuts names after 63 bytes.
+    pub(crate) fn ident_key(self, name: &str) -> String {
+        match self {
+            Dialect::DuckDb | Dialect::Sqlite | Dialect::BigQuery | Dialect::Spark => {
+                name.to_lowercase()
+            }
+            // Quoted names keep their case in Snowflake.
+            Dialect::Snowflake => name.to_owned(),
+            Dialect::Postgres => {
+                let mut end = name.len().min(63);
+                while !name.is_char_boundary(end) {
+                    end -= 1;
+                }
+                name.get(..end).unwrap_or(name).to_owned()
+            }
+        }
+    }
+
+    /// The statements that create the view `view` (quoted) or replace it if it exists; the
+    /// last one ends in `AS`, followed by the query.
+    pub(crate) fn create_view(self, view: &str) -> Vec<String> {
+        match self {
+            Dialect::DuckDb
+            | Dialect::Postgres
+            | Dialect::BigQuery
+            | Dialect::Snowflake
+            | Dialect::Spark => {
+                vec![format!("CREATE OR REPLACE VIEW {view} AS")]
+            }
+            // SQLite has no `CREATE OR REPLACE`.
+            Dialect::Sqlite => vec![
+                format!("DROP VIEW IF EXISTS {view};"),
+                format!("CREATE VIEW {view} AS"),
+            ],
+        }
+    }
+
+    /// The statement that stores `text` (a quoted literal) as the view's description, where the
+    /// engine keeps one.
+    pub(crate) fn comment_on_view(self, view: &str, text: &str) -> Option<String> {
+        match self {
+            Dialect::DuckDb | Dialect::Postgres | Dialect::Snowflake => {
+                Some(format!("COMMENT ON VIEW {view} IS {text}"))
+            }
+            // BigQuery and Spark keep descriptions in options and properties instead.
+            Dialect::Sqlite | Dialect::BigQuery | Dialect::Spark => None,
+        }
+    }
 }
 
 impl Dialect {

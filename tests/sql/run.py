@@ -3,6 +3,7 @@
 
     run.py ENGINE TABLES_JSON SQL_FILE OUT_DIR
     run.py --batch JOBS_JSON
+    run.py --views ENGINE TABLES_JSON SQL_FILE OUT_DIR
 
 ENGINE is duckdb, sqlite, postgres or spark (PostgreSQL: connection string in SEGL_PG_DSN; a
 fresh schema is created for each run and dropped after it. Spark: a local PySpark session in ANSI
@@ -25,6 +26,9 @@ cell as text (booleans as true/false, unknown as null), in the query's row order
 With a JSON file named by SEGL_SQL_QUOTING (or a job's "quoting"): a list of one-row
 `SELECT <text> AS <name>` queries. Each runs, and OUT_DIR/quoting.json gets, per query,
 [column name, value]: what the engine read from segl's quoted identifier and literal.
+
+With --views the file is a script of `CREATE VIEW` statements (`segl sql --views`): it runs as a
+whole, then every view it created is read, ordered by its first column, into OUT_DIR/VIEW.csv.
 """
 
 import csv
@@ -347,7 +351,43 @@ def write(out_dir, result):
         json.dump(result, f, ensure_ascii=False)
 
 
+def quote(name):
+    return '"' + name.replace('"', '""') + '"'
+
+
+def run_views(engine, conn, script, out_dir):
+    """Runs a `segl sql --views` script, then writes each view's rows to OUT_DIR/VIEW.csv."""
+    if engine == "sqlite":
+        conn.executescript(script)
+    else:
+        conn.execute(script)
+    views = re.findall(r'^CREATE (?:OR REPLACE )?VIEW "((?:[^"]|"")*)" AS$', script, flags=re.M)
+    for view in views:
+        name = view.replace('""', '"')
+        cur = conn.execute(f"SELECT * FROM {quote(name)} ORDER BY 1")
+        with open(os.path.join(out_dir, f"{name}.csv"), "w", newline="", encoding="utf-8") as out:
+            w = csv.writer(out, lineterminator="\n")
+            w.writerow([d[0] for d in cur.description])
+            for r in cur.fetchall():
+                w.writerow(["" if v is None else text(v) for v in r])
+
+
 def main():
+    if sys.argv[1:2] == ["--views"]:
+        engine, tables, sql_file, out_dir = sys.argv[2:6]
+        with open(tables, encoding="utf-8") as f:
+            described = json.load(f)
+        with open(sql_file, encoding="utf-8") as f:
+            script = f.read()
+        conn = connect(engine, 0)
+        try:
+            load(engine, conn, described)
+            run_views(engine, conn, script, out_dir)
+        finally:
+            if engine == "postgres":
+                conn.execute(f"DROP SCHEMA IF EXISTS {conn.segl_schema} CASCADE")
+            conn.close()
+        return
     if sys.argv[1:2] == ["--batch"]:
         with open(sys.argv[2], encoding="utf-8") as f:
             jobs = json.load(f)
