@@ -454,7 +454,14 @@ impl Dialect {
     /// SQLite ignore case even in quoted names; PostgreSQL cuts names after 63 bytes.
     pub(crate) fn ident_key(self, name: &str) -> String {
         match self {
-            Dialect::DuckDb | Dialect::Sqlite => name.to_lowercase(),
+            // BigQuery and Spark compare column names ignoring case; Snowflake does too once
+            // `QUOTED_IDENTIFIERS_IGNORE_CASE` is set (see docs/sql.md), so names that differ
+            // only in case are taken for one there as well.
+            Dialect::DuckDb
+            | Dialect::Sqlite
+            | Dialect::BigQuery
+            | Dialect::Snowflake
+            | Dialect::Spark => name.to_lowercase(),
             Dialect::Postgres => {
                 let mut end = name.len().min(63);
                 while !name.is_char_boundary(end) {
@@ -469,7 +476,11 @@ impl Dialect {
     /// last one ends in `AS`, followed by the query.
     pub(crate) fn create_view(self, view: &str) -> Vec<String> {
         match self {
-            Dialect::DuckDb | Dialect::Postgres => {
+            Dialect::DuckDb
+            | Dialect::Postgres
+            | Dialect::BigQuery
+            | Dialect::Snowflake
+            | Dialect::Spark => {
                 vec![format!("CREATE OR REPLACE VIEW {view} AS")]
             }
             // SQLite has no `CREATE OR REPLACE`.
@@ -484,9 +495,15 @@ impl Dialect {
     /// engine keeps one.
     pub(crate) fn comment_on_view(self, view: &str, text: &str) -> Option<String> {
         match self {
-            Dialect::DuckDb | Dialect::Postgres => {
+            Dialect::DuckDb | Dialect::Postgres | Dialect::Snowflake => {
                 Some(format!("COMMENT ON VIEW {view} IS {text}"))
             }
+            Dialect::BigQuery => Some(format!(
+                "ALTER VIEW {view} SET OPTIONS (description = {text})"
+            )),
+            Dialect::Spark => Some(format!(
+                "ALTER VIEW {view} SET TBLPROPERTIES ('comment' = {text})"
+            )),
             Dialect::Sqlite => None,
         }
     }
