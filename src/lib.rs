@@ -6,6 +6,7 @@
 
 pub mod check;
 pub mod datacheck;
+pub mod diff;
 pub mod diagnostics;
 pub mod engine;
 pub mod explain;

@@ -179,6 +179,14 @@ registry! {
     // Compiling to SQL.
     E0900 Error Stable "rule the SQL engine cannot express";
     E0901 Error Stable "decimal arithmetic in SQLite";
+
+    // Segments over time: `segl diff`, `segl run --history`.
+    E1000 Error Stable "project not in a git repository";
+    E1001 Error Stable "unknown git revision";
+    E1002 Error Stable "project missing at the revision";
+    E1003 Error Stable "rules at the revision do not check";
+    E1004 Error Stable "history file segl cannot use";
+    W1000 Warning Stable "parameter unknown at the revision";
 }
 
 impl Code {

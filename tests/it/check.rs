@@ -125,6 +125,7 @@ fn registry_docs_and_fixtures_agree() {
         "tests/fixtures/datacheck",
         "tests/fixtures/test/errors",
         "tests/fixtures/sql",
+        "tests/fixtures/diff/errors",
     ]
     .iter()
     .flat_map(|dir| std::fs::read_dir(root().join(dir)).unwrap())

@@ -7,6 +7,7 @@ mod check;
 mod ci;
 mod cli;
 mod datacheck;
+mod diff;
 mod differential;
 mod explain;
 mod fmt;
