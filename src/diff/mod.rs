@@ -41,6 +41,8 @@ pub enum Status {
 pub struct Diff {
     pub before: String,
     pub after: String,
+    /// Whether the two sides have different rules (their definitions were compared).
+    pub rules_compared: bool,
     /// Lines about what both sides share or how they differ (as-of dates, data), set by the caller.
     pub context: Vec<String>,
     pub entities: Vec<EntityDiff>,
@@ -243,6 +245,7 @@ pub fn compare(before: &Side<'_>, after: &Side<'_>) -> Diff {
     Diff {
         before: before.label.clone(),
         after: after.label.clone(),
+        rules_compared: !before.definitions.is_empty() || !after.definitions.is_empty(),
         context: Vec::new(),
         entities,
         definitions,

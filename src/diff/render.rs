@@ -86,6 +86,9 @@ fn keys_line(keys: &[String], total: u64) -> String {
     s
 }
 
+/// How many kinds of move (from one tier to another) the text for people lists.
+const MOVES: usize = 10;
+
 /// The text for people.
 #[must_use]
 pub fn human(diff: &Diff) -> String {
@@ -96,7 +99,7 @@ pub fn human(diff: &Diff) -> String {
     }
     let _ = writeln!(out, "\n{}", headline(diff));
     for e in &diff.entities {
-        human_entity(&mut out, e);
+        human_entity(&mut out, e, diff.rules_compared);
     }
     if !diff.definitions.is_empty() {
         let _ = writeln!(out, "\ndefinitions and parameters");
@@ -118,7 +121,7 @@ fn item_status(d: &ItemDiff) -> &'static str {
     }
 }
 
-fn human_entity(out: &mut String, e: &EntityDiff) {
+fn human_entity(out: &mut String, e: &EntityDiff, diff_rules: bool) {
     let records = if e.records_before == e.records_after && e.records_added == 0 && e.records_removed == 0 {
         format!("{} records", count(e.records_after))
     } else {
@@ -143,8 +146,7 @@ fn human_entity(out: &mut String, e: &EntityDiff) {
         );
         for r in &segments {
             if let Some(s) = &r.segment {
-                let _ = writeln!(
-                    out,
+                let line = format!(
                     "  {:width$}  {:>8}  {:>8}  {:>8}  {:>8}  {:>7}  {}",
                     r.name,
                     count(s.members_before),
@@ -152,13 +154,14 @@ fn human_entity(out: &mut String, e: &EntityDiff) {
                     signed('+', s.entered),
                     signed('-', s.left),
                     percent(r.change_percent),
-                    status_words(r)
+                    if diff_rules { status_words(r) } else { String::new() }
                 );
+                let _ = writeln!(out, "{}", line.trim_end());
             }
         }
     }
     for r in &changed {
-        human_rule(out, r);
+        human_rule(out, r, diff_rules);
     }
     if unchanged > 0 {
         let _ = writeln!(
@@ -170,9 +173,13 @@ fn human_entity(out: &mut String, e: &EntityDiff) {
     }
 }
 
-fn human_rule(out: &mut String, r: &RuleDiff) {
+fn human_rule(out: &mut String, r: &RuleDiff, diff_rules: bool) {
     let title = r.title.as_deref().map(|t| format!(" ({t})")).unwrap_or_default();
-    let _ = writeln!(out, "\n  {} {}{title}: {}", r.kind.word(), r.name, status_words(r));
+    if diff_rules {
+        let _ = writeln!(out, "\n  {} {}{title}: {}", r.kind.word(), r.name, status_words(r));
+    } else {
+        let _ = writeln!(out, "\n  {} {}{title}", r.kind.word(), r.name);
+    }
     if let Some(lines) = &r.definition {
         for l in lines {
             let _ = writeln!(out, "    {} {}", l.tag, l.text);
@@ -206,7 +213,7 @@ fn human_rule(out: &mut String, r: &RuleDiff) {
                 signed('-', c.left)
             );
         }
-        for m in &t.moves {
+        for m in t.moves.iter().take(MOVES) {
             let _ = writeln!(
                 out,
                 "    {} → {}: {} ({})",
@@ -215,6 +222,9 @@ fn human_rule(out: &mut String, r: &RuleDiff) {
                 count(m.records),
                 keys_line(&m.examples, m.records)
             );
+        }
+        if t.moves.len() > MOVES {
+            let _ = writeln!(out, "    and {} other moves", t.moves.len() - MOVES);
         }
     }
     if let Some(s) = &r.score {
@@ -298,8 +308,13 @@ pub fn markdown(diff: &Diff) -> String {
         if changed.is_empty() {
             let _ = writeln!(out, "No segment, tier set or score changed.");
         } else {
-            let _ = writeln!(out, "| rule | status | before | after | entered | left | change |");
-            let _ = writeln!(out, "|---|---|---:|---:|---:|---:|---:|");
+            if diff.rules_compared {
+                let _ = writeln!(out, "| rule | status | before | after | entered | left | change |");
+                let _ = writeln!(out, "|---|---|---:|---:|---:|---:|---:|");
+            } else {
+                let _ = writeln!(out, "| rule | before | after | entered | left | change |");
+                let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|");
+            }
             for r in &changed {
                 let (before, after, entered, left) = match (&r.segment, &r.tiers, &r.score) {
                     (Some(s), _, _) => (count(s.members_before), count(s.members_after), signed('+', s.entered), signed('−', s.left)),
@@ -307,12 +322,16 @@ pub fn markdown(diff: &Diff) -> String {
                     (_, _, Some(s)) => (format!("avg {:.1}", s.mean_before), format!("avg {:.1}", s.mean_after), format!("{} up", count(s.raised)), format!("{} down", count(s.lowered))),
                     _ => Default::default(),
                 };
+                let status = if diff.rules_compared {
+                    format!(" {} |", md(&status_words(r)).replace('`', ""))
+                } else {
+                    String::new()
+                };
                 let _ = writeln!(
                     out,
-                    "| {} {} | {} | {before} | {after} | {entered} | {left} | {} |",
+                    "| {} {} |{status} {before} | {after} | {entered} | {left} | {} |",
                     r.kind.word(),
                     md_code(&r.name),
-                    md(&status_words(r)).replace('`', ""),
                     percent(r.change_percent)
                 );
             }

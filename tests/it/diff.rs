@@ -305,3 +305,119 @@ fn diff_error_fixtures() {
         let _ = std::fs::remove_dir_all(&tmp);
     }
 }
+
+/// The project's data with one customer (and everything about them) gone and every tenth order
+/// missing: an earlier snapshot, as if the customer and those orders came later.
+fn earlier_snapshot(dir: &Path) -> PathBuf {
+    let before = dir.join("before");
+    copy_dir(&root().join("rules/data"), &before);
+    for entry in std::fs::read_dir(&before).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "csv") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        let is_orders = path.file_name().unwrap() == "orders.csv";
+        let kept: Vec<&str> = text
+            .lines()
+            .enumerate()
+            .filter(|(i, line)| !line.contains("C0003000") && !(is_orders && *i > 0 && i % 10 == 0))
+            .map(|(_, l)| l)
+            .collect();
+        std::fs::write(&path, kept.join("\n") + "\n").unwrap();
+    }
+    before
+}
+
+/// Members after minus before is entered minus left; a transition matrix adds up to the records.
+fn assert_consistent(doc: &serde_json::Value) {
+    for e in doc["entities"].as_array().unwrap() {
+        for r in e["rules"].as_array().unwrap() {
+            if let Some(s) = r.get("segment") {
+                let n = |k: &str| s[k].as_i64().unwrap();
+                assert_eq!(n("members_after") - n("members_before"), n("entered") - n("left"), "{}", r["name"]);
+            }
+            if let Some(t) = r.get("tiers") {
+                let total: u64 = t["counts"].as_array().unwrap().iter().flat_map(|row| row.as_array().unwrap()).map(|c| c.as_u64().unwrap()).sum();
+                let records = e["records_before"].as_u64().unwrap() + e["records_added"].as_u64().unwrap();
+                assert_eq!(total, records, "{}", r["name"]);
+            }
+        }
+    }
+}
+
+#[test]
+fn data_changes_between_two_snapshots() {
+    let dir = scratch("diff-data");
+    copy_dir(&root().join("rules"), &dir.join("rules"));
+    let before = earlier_snapshot(&dir);
+    let run = segl_in(&dir, &["diff", "--before", "before", "--after", "rules/data", "rules", "--format", "json"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let doc: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(doc["before"], "before");
+    assert_eq!(doc["after"], "rules/data");
+    let customer = &doc["entities"][0];
+    assert_eq!(customer["entity"], "customer");
+    assert_eq!(customer["records_added"], 1);
+    assert_eq!(customer["records_removed"], 0);
+    assert_consistent(&doc);
+    // The new customer comes from `(none)` in every tier set.
+    let rfm = rule(&doc, "rfm_class");
+    assert_eq!(rfm["status"], "unchanged", "the same rules on both sides");
+    let labels = rfm["tiers"]["labels"].as_array().unwrap();
+    assert_eq!(labels.last().unwrap(), "(none)");
+    let none_row = rfm["tiers"]["counts"].as_array().unwrap().last().unwrap();
+    assert_eq!(none_row.as_array().unwrap().iter().map(|c| c.as_u64().unwrap()).sum::<u64>(), 1);
+    assert!(rfm["tiers"]["moved"].as_u64().unwrap() > 1, "missing orders move buyers between RFM classes");
+
+    // Without `--after`, the project's own data is the later side: the same comparison.
+    let short = segl_in(&dir, &["diff", "--before", "before", "rules", "--format", "json"]);
+    let short_doc: serde_json::Value = serde_json::from_str(&short.stdout).unwrap();
+    assert_eq!(short_doc["entities"], doc["entities"]);
+
+    let human = segl_in(&dir, &["diff", "--before", "before", "--after", "rules/data", "rules"]);
+    assert_eq!(human.code, 0, "{}", human.stderr);
+    insta::assert_snapshot!("diff_data_human", human.stdout);
+    let md = segl_in(&dir, &["diff", "--before", "before", "rules", "--format", "markdown"]);
+    assert!(md.stdout.contains("| before \\ after |"), "{}", md.stdout);
+    assert!(md.stdout.contains("| **(none)** |"), "{}", md.stdout);
+
+    let missing = segl_in(&dir, &["diff", "--before", "no-such-folder", "rules"]);
+    assert_eq!(missing.code, 2);
+    assert!(missing.stderr.contains("cannot find the data folder `no-such-folder`"), "{}", missing.stderr);
+    std::fs::remove_file(before.join("tickets.csv")).unwrap();
+    let incomplete = segl_in(&dir, &["diff", "--before", "before", "rules"]);
+    assert_eq!(incomplete.code, 1);
+    assert!(incomplete.stderr.contains("E0600"), "{}", incomplete.stderr);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn data_changes_between_two_dates() {
+    let dir = scratch("diff-dates");
+    copy_dir(&root().join("rules"), &dir.join("rules"));
+    let run = segl_in(
+        &dir,
+        &["diff", "--as-of-before", "2026-09-30", "--as-of-after", "2026-10-31", "rules", "--format", "json"],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let doc: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(doc["before"], "as of 2026-09-30");
+    assert_eq!(doc["after"], "as of 2026-10-31");
+    assert_consistent(&doc);
+    let customer = &doc["entities"][0];
+    assert_eq!(customer["records_added"], 0, "one dataset: the same records");
+    let tenure = rule(&doc, "tenure_band");
+    assert!(!tenure["tiers"]["labels"].as_array().unwrap().iter().any(|l| l == "(none)"));
+    // A month later, some customers are in a longer tenure band; every move has examples.
+    let moves = tenure["tiers"]["moves"].as_array().unwrap();
+    assert!(!moves.is_empty());
+    for m in moves {
+        assert_ne!(m["from"], m["to"]);
+        assert!(!m["examples"].as_array().unwrap().is_empty());
+    }
+    let bad = segl_in(&dir, &["diff", "--as-of-before", "30.09.2026", "rules"]);
+    assert_eq!(bad.code, 2);
+    assert!(bad.stderr.contains("`--as-of-before 30.09.2026` is not a date"), "{}", bad.stderr);
+    let _ = std::fs::remove_dir_all(&dir);
+}
