@@ -11,6 +11,7 @@ pub mod diagnostics;
 pub mod engine;
 pub mod explain;
 pub mod fmt;
+pub mod history;
 pub mod infer;
 pub mod ir;
 pub mod lint;

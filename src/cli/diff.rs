@@ -68,7 +68,7 @@ pub enum DiffFormat {
 
 /// The command as a one-line source, so that problems with its arguments are shown like
 /// problems in files, with the argument underlined.
-struct CommandLine {
+pub(super) struct CommandLine {
     text: String,
     spans: BTreeMap<String, (usize, usize)>,
 }
@@ -495,12 +495,12 @@ struct BaseProject {
 
 type MakeDiagnostic = Box<dyn FnOnce(&CommandLine, &mut SourceMap) -> Diagnostic>;
 
-enum GitProblem {
+pub(super) enum GitProblem {
     Usage(String),
     Diagnostic(MakeDiagnostic),
 }
 
-fn git(dir: &Path, args: &[&str]) -> Result<Option<Vec<u8>>, GitProblem> {
+pub(super) fn git(dir: &Path, args: &[&str]) -> Result<Option<Vec<u8>>, GitProblem> {
     let output = Command::new("git")
         .arg("-C")
         .arg(dir)
@@ -515,7 +515,7 @@ fn git(dir: &Path, args: &[&str]) -> Result<Option<Vec<u8>>, GitProblem> {
     Ok(output.status.success().then_some(output.stdout))
 }
 
-fn text_line(bytes: &[u8]) -> String {
+pub(super) fn text_line(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).trim_end_matches(['\n', '\r']).to_owned()
 }
 

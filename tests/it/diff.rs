@@ -246,6 +246,9 @@ struct Case {
     git: bool,
     #[serde(default = "yes")]
     commit_project: bool,
+    /// A segl command run before `args`, which must succeed.
+    #[serde(default)]
+    setup: Vec<String>,
     args: Vec<String>,
 }
 
@@ -267,7 +270,7 @@ fn diff_error_fixtures() {
     let dir = root().join("tests/fixtures/diff/errors");
     let mut cases: Vec<PathBuf> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
     cases.sort();
-    assert!(cases.len() >= 5);
+    assert!(cases.len() >= 6);
     for case_dir in cases {
         let name = case_dir.file_name().unwrap().to_string_lossy().into_owned();
         let case: Case = toml::from_str(&std::fs::read_to_string(case_dir.join("case.toml")).unwrap()).unwrap();
@@ -284,6 +287,11 @@ fn diff_error_fixtures() {
             commit = commit_all(&tmp, "the project");
         }
         overlay(&case_dir.join("work"), &project);
+        if !case.setup.is_empty() {
+            let setup: Vec<&str> = case.setup.iter().map(String::as_str).collect();
+            let run = segl_in(&tmp, &setup);
+            assert_eq!(run.code, 0, "{name}: setup failed: {}", run.stderr);
+        }
         let args: Vec<&str> = case.args.iter().map(String::as_str).collect();
         let run = segl_in(&tmp, &args);
         let code = &name[..5];

@@ -11,6 +11,7 @@ mod diff;
 mod differential;
 mod explain;
 mod fmt;
+mod history;
 mod lint;
 mod load;
 mod parse;
