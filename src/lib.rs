@@ -16,6 +16,7 @@ pub mod infer;
 pub mod ir;
 pub mod lint;
 pub mod project;
+pub mod report;
 pub mod sample;
 pub mod schema;
 pub mod sema;

@@ -152,14 +152,14 @@ pub fn run(args: &DiffArgs) -> Exit {
 }
 
 /// A project checked, with its sources; diagnostics already printed.
-struct Checked {
-    input: ProjectInput,
-    program: Program,
-    config: Option<project::Config>,
-    sources: SourceMap,
+pub(super) struct Checked {
+    pub input: ProjectInput,
+    pub program: Program,
+    pub config: Option<project::Config>,
+    pub sources: SourceMap,
 }
 
-fn check(input: ProjectInput, color: bool) -> Result<Checked, Exit> {
+pub(super) fn check(input: ProjectInput, color: bool) -> Result<Checked, Exit> {
     let checked = check_project(&input);
     if report(&checked.diagnostics, &checked.sources, color) {
         return Err(Exit::Errors);
@@ -173,7 +173,7 @@ fn check(input: ProjectInput, color: bool) -> Result<Checked, Exit> {
     })
 }
 
-fn evaluate_side(
+pub(super) fn evaluate_side(
     program: &Program,
     data: &[DataSource],
     settings: &RunSettings,
@@ -201,7 +201,7 @@ fn evaluate_side(
     }
 }
 
-fn as_of_line(as_of: &AsOf) -> String {
+pub(super) fn as_of_line(as_of: &AsOf) -> String {
     format!(
         "as of {} ({})",
         as_of.date,
@@ -223,7 +223,7 @@ fn parse_date(flag: &str, text: &str, like: &AsOf) -> Result<AsOf, Exit> {
 }
 
 /// The data sources with each file looked up by its name in `folder`.
-fn in_folder(sources: &[DataSource], folder: &Path) -> Result<Vec<DataSource>, Exit> {
+pub(super) fn in_folder(sources: &[DataSource], folder: &Path) -> Result<Vec<DataSource>, Exit> {
     if !folder.is_dir() {
         print_usage_error(&format!(
             "cannot find the data folder `{}`: there is no folder with that name",

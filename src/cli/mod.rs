@@ -12,6 +12,7 @@ mod fmt;
 mod generate;
 mod new;
 mod project;
+mod report;
 mod run;
 mod schema;
 mod sql;
@@ -75,6 +76,8 @@ enum Command {
     Sql(sql::SqlArgs),
     /// Compare segments between git revisions, data snapshots or dates
     Diff(diff::DiffArgs),
+    /// Write an HTML page with charts of segment sizes, overlaps, tiers and tier transitions
+    Report(report::ReportArgs),
     /// Explain why one record is in or out of each segment, with the values that decided it
     Why(why::WhyArgs),
     /// Show the documentation page of a diagnostic code, e.g. `segl explain E0300`
@@ -164,6 +167,7 @@ fn run(cli: Cli) -> Exit {
         Command::Test(args) => test::run(&args),
         Command::Why(args) => why::run(&args),
         Command::Diff(args) => diff::run(&args),
+        Command::Report(args) => report::run(&args),
         Command::Sql(args) => sql::run(&args),
         Command::Explain(args) => explain::run(&args),
         Command::Codes => codes::run(),

@@ -321,6 +321,80 @@ pub fn on_day(intervals: &[Interval], day: Date) -> BTreeMap<(String, String, St
     out
 }
 
+/// The days runs were recorded on (every `valid_from` and `valid_to`), earliest first.
+#[must_use]
+pub fn run_days(intervals: &[Interval]) -> Vec<Date> {
+    let mut days: Vec<Date> = intervals
+        .iter()
+        .flat_map(|i| [Some(i.valid_from), i.valid_to])
+        .flatten()
+        .collect();
+    days.sort_unstable();
+    days.dedup();
+    days
+}
+
+/// The tiers of every record on `day`, as a snapshot (tier sets only). `order` gives a tier
+/// set's tiers in declaration order when the rules still have it; otherwise the tiers seen are
+/// sorted by name. A record without a tier in a set on that day gets `(unknown)`.
+#[must_use]
+pub fn tiers_on(
+    intervals: &[Interval],
+    day: Date,
+    order: impl Fn(&str, &str) -> Option<Vec<String>>,
+) -> Snapshot {
+    use crate::diff::snapshot::{EntitySnapshot, RuleColumn, RuleKind, Values};
+    let open = on_day(intervals, day);
+    let mut entities: BTreeMap<&str, (std::collections::BTreeSet<&str>, Vec<(&str, Vec<&Interval>)>)> = BTreeMap::new();
+    for ((entity, rule, kind), rows) in &open {
+        if kind != "tiers" {
+            continue;
+        }
+        let slot = entities.entry(entity.as_str()).or_default();
+        slot.0.extend(rows.iter().map(|i| i.key.as_str()));
+        slot.1.push((rule.as_str(), rows.clone()));
+    }
+    let mut out = Snapshot::default();
+    for (entity, (keys, rules)) in entities {
+        let keys: Vec<String> = keys.into_iter().map(str::to_owned).collect();
+        let index: HashMap<&str, usize> = keys.iter().enumerate().map(|(i, k)| (k.as_str(), i)).collect();
+        let mut columns = Vec::new();
+        for (rule, rows) in rules {
+            let mut tiers = order(entity, rule).unwrap_or_else(|| {
+                let mut seen: Vec<String> = rows.iter().map(|i| i.value.clone()).collect();
+                seen.sort();
+                seen.dedup();
+                seen
+            });
+            for i in &rows {
+                if !tiers.contains(&i.value) {
+                    tiers.push(i.value.clone());
+                }
+            }
+            let unknown = tiers.len();
+            let mut chosen = vec![unknown; keys.len()];
+            for i in &rows {
+                if let (Some(row), Some(t)) = (index.get(i.key.as_str()), tiers.iter().position(|t| *t == i.value)) {
+                    if let Some(c) = chosen.get_mut(*row) {
+                        *c = t;
+                    }
+                }
+            }
+            if chosen.contains(&unknown) {
+                tiers.push("(unknown)".to_owned());
+            }
+            columns.push(RuleColumn {
+                name: rule.to_owned(),
+                kind: RuleKind::Tiers,
+                title: None,
+                values: Values::Tiers { tiers, chosen },
+            });
+        }
+        out.entities.push(EntitySnapshot { entity: entity.to_owned(), keys, rules: columns });
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -316,7 +316,7 @@ fn diff_error_fixtures() {
 
 /// The project's data with one customer (and everything about them) gone and every tenth order
 /// missing: an earlier snapshot, as if the customer and those orders came later.
-fn earlier_snapshot(dir: &Path) -> PathBuf {
+pub(crate) fn earlier_snapshot(dir: &Path) -> PathBuf {
     let before = dir.join("before");
     copy_dir(&root().join("rules/data"), &before);
     for entry in std::fs::read_dir(&before).unwrap() {

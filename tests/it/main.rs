@@ -16,6 +16,7 @@ mod lint;
 mod load;
 mod parse;
 mod render;
+mod report;
 mod run;
 mod sample;
 mod scaffold;
