@@ -6,8 +6,8 @@
 
 pub mod check;
 pub mod datacheck;
-pub mod diff;
 pub mod diagnostics;
+pub mod diff;
 pub mod engine;
 pub mod explain;
 pub mod fmt;

@@ -8,7 +8,9 @@ use std::process::Command;
 
 use clap::{Args, ValueEnum};
 
-use super::project::{Progress, ProjectArgs, one_project, project_dir, report, settle, stderr_color};
+use super::project::{
+    Progress, ProjectArgs, one_project, project_dir, report, settle, stderr_color,
+};
 use super::{Exit, files, print_out, print_usage_error};
 use segl::check::{ProjectInput, RawFile, check_project};
 use segl::diagnostics::{Code, Diagnostic};
@@ -93,7 +95,12 @@ impl CommandLine {
         for p in &args.common.params {
             push(&mut text, "--param", format!("param {p}"), p);
         }
-        push(&mut text, "", "project".to_owned(), &args.project.display().to_string());
+        push(
+            &mut text,
+            "",
+            "project".to_owned(),
+            &args.project.display().to_string(),
+        );
         CommandLine { text, spans }
     }
 
@@ -140,13 +147,13 @@ pub fn run(args: &DiffArgs) -> Exit {
         eprintln!("segl diff: segments changed (`--fail-if-changed`)");
         return Exit::Changed;
     }
-    if let (Some(limit), Some((name, p))) = (args.max_change, diff.largest_change()) {
-        if p > limit {
-            eprintln!(
-                "segl diff: `{name}` changed by {p:.1}%, more than `--max-change {limit}` allows"
-            );
-            return Exit::Changed;
-        }
+    if let (Some(limit), Some((name, p))) = (args.max_change, diff.largest_change())
+        && p > limit
+    {
+        eprintln!(
+            "segl diff: `{name}` changed by {p:.1}%, more than `--max-change {limit}` allows"
+        );
+        return Exit::Changed;
     }
     Exit::Clean
 }
@@ -289,7 +296,13 @@ fn data_diff(args: &DiffArgs, color: bool) -> Result<Diff, Exit> {
         Some(f) => in_folder(&settled.data_sources, f)?,
         None => settled.data_sources.clone(),
     };
-    let before = evaluate_side(&program, &before_data, &before_settings, &mut sources, color)?;
+    let before = evaluate_side(
+        &program,
+        &before_data,
+        &before_settings,
+        &mut sources,
+        color,
+    )?;
     let after = evaluate_side(&program, &after_data, &after_settings, &mut sources, color)?;
 
     let label = |folder: &Option<PathBuf>, as_of: &AsOf, dated: bool| {
@@ -370,12 +383,10 @@ fn rules_diff(args: &DiffArgs, rev: &str, color: bool) -> Result<Diff, Exit> {
         }
     };
     let base_checked = check_project(&base.input);
-    let Some(base_program) = base_checked.program.filter(|_| {
-        !base_checked
-            .diagnostics
-            .iter()
-            .any(Diagnostic::is_error)
-    }) else {
+    let Some(base_program) = base_checked
+        .program
+        .filter(|_| !base_checked.diagnostics.iter().any(Diagnostic::is_error))
+    else {
         let errors: Vec<Diagnostic> = base_checked
             .diagnostics
             .iter()
@@ -399,7 +410,9 @@ fn rules_diff(args: &DiffArgs, rev: &str, color: bool) -> Result<Diff, Exit> {
              was",
             base.commit_short
         ))
-        .note("the problems above are in the rules at that revision; their file names start with it");
+        .note(
+            "the problems above are in the rules at that revision; their file names start with it",
+        );
         report(&[d], &problems, color);
         return Err(Exit::Errors);
     };
@@ -453,7 +466,13 @@ fn rules_diff(args: &DiffArgs, rev: &str, color: bool) -> Result<Diff, Exit> {
     }
     report(&warnings, &problems, color);
 
-    let before = evaluate_side(&base_program, &base_data, &base_settings, &mut base_sources, color)?;
+    let before = evaluate_side(
+        &base_program,
+        &base_data,
+        &base_settings,
+        &mut base_sources,
+        color,
+    )?;
     let after = evaluate_side(
         &program,
         &settled.data_sources,
@@ -516,7 +535,9 @@ pub(super) fn git(dir: &Path, args: &[&str]) -> Result<Option<Vec<u8>>, GitProbl
 }
 
 pub(super) fn text_line(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).trim_end_matches(['\n', '\r']).to_owned()
+    String::from_utf8_lossy(bytes)
+        .trim_end_matches(['\n', '\r'])
+        .to_owned()
 }
 
 /// Reads the project's `segl.toml` and rule files as they are at `rev`.
@@ -544,7 +565,16 @@ fn git_project(project: &Path, shown: &str, rev: &str) -> Result<BaseProject, Gi
         .map(|b| text_line(&b))
         .unwrap_or_default();
     let spec = format!("{rev}^{{commit}}");
-    let commit = match git(&dir, &["rev-parse", "--verify", "--quiet", "--end-of-options", &spec])? {
+    let commit = match git(
+        &dir,
+        &[
+            "rev-parse",
+            "--verify",
+            "--quiet",
+            "--end-of-options",
+            &spec,
+        ],
+    )? {
         Some(c) if !rev.starts_with('-') => text_line(&c),
         _ => {
             let rev = rev.to_owned();
@@ -563,8 +593,11 @@ fn git_project(project: &Path, shown: &str, rev: &str) -> Result<BaseProject, Gi
     let commit_short = git(&dir, &["rev-parse", "--short", &commit])?
         .map(|b| text_line(&b))
         .unwrap_or_else(|| commit.chars().take(7).collect());
-    let listing = git(&top, &["ls-tree", "-r", "-z", "--name-only", &commit, "--", &prefix])?
-        .unwrap_or_default();
+    let listing = git(
+        &top,
+        &["ls-tree", "-r", "-z", "--name-only", &commit, "--", &prefix],
+    )?
+    .unwrap_or_default();
     let paths: Vec<String> = listing
         .split(|b| *b == 0)
         .filter(|p| !p.is_empty())
@@ -572,12 +605,11 @@ fn git_project(project: &Path, shown: &str, rev: &str) -> Result<BaseProject, Gi
         .collect();
     let relative = |p: &str| p.strip_prefix(prefix.as_str()).map(str::to_owned);
     let read = |path: &str| -> Result<Vec<u8>, GitProblem> {
-        git(&top, &["cat-file", "blob", &format!("{commit}:{path}")])?.ok_or_else(|| {
-            GitProblem::Usage(format!("git cannot read `{path}` at `{rev}`"))
-        })
+        git(&top, &["cat-file", "blob", &format!("{commit}:{path}")])?
+            .ok_or_else(|| GitProblem::Usage(format!("git cannot read `{path}` at `{rev}`")))
     };
     let toml_path = format!("{prefix}segl.toml");
-    if !paths.iter().any(|p| *p == toml_path) {
+    if !paths.contains(&toml_path) {
         let (rev, shown, short) = (rev.to_owned(), shown.to_owned(), commit_short.clone());
         return Err(GitProblem::Diagnostic(Box::new(move |line, sources| {
             Diagnostic::new(

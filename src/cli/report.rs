@@ -45,13 +45,22 @@ fn make(args: &ReportArgs) -> Result<(), Exit> {
     let color = stderr_color(args.common.color);
     let shown_out = args.out.display().to_string();
     if !shown_out.to_lowercase().ends_with(".html") && !shown_out.to_lowercase().ends_with(".htm") {
-        print_usage_error(&format!("`--out {shown_out}`: the report is an HTML page; give it a name ending in .html"));
+        print_usage_error(&format!(
+            "`--out {shown_out}`: the report is an HTML page; give it a name ending in .html"
+        ));
         return Err(Exit::Usage);
     }
     let input = one_project(&args.project, "report")?;
     let checked = check(input, color)?;
     let (program, input, mut sources) = (checked.program, checked.input, checked.sources);
-    let (settled, found) = settle(&args.project, &input.name, &program, checked.config.as_ref(), &sources, &args.common)?;
+    let (settled, found) = settle(
+        &args.project,
+        &input.name,
+        &program,
+        checked.config.as_ref(),
+        &sources,
+        &args.common,
+    )?;
     if report(&found, &sources, color) {
         return Err(Exit::Errors);
     }
@@ -59,7 +68,13 @@ fn make(args: &ReportArgs) -> Result<(), Exit> {
         Some(f) => in_folder(&settled.data_sources, f)?,
         None => settled.data_sources.clone(),
     };
-    let now = evaluate_side(&program, &after_data, &settled.settings, &mut sources, color)?;
+    let now = evaluate_side(
+        &program,
+        &after_data,
+        &settled.settings,
+        &mut sources,
+        color,
+    )?;
     let mut context = vec![as_of_line(&settled.settings.as_of)];
     let files: Vec<&str> = after_data.iter().map(|s| s.shown.as_str()).collect();
     context.push(format!("data: {}", files.join(", ")));
@@ -68,11 +83,28 @@ fn make(args: &ReportArgs) -> Result<(), Exit> {
     let mut transitions: Option<Diff> = None;
     if let Some(folder) = &args.before {
         let before_data = in_folder(&settled.data_sources, folder)?;
-        let before = evaluate_side(&program, &before_data, &settled.settings, &mut sources, color)?;
-        let after_label = args.after.as_ref().map_or_else(|| format!("{} data", input.name), |f| f.display().to_string());
+        let before = evaluate_side(
+            &program,
+            &before_data,
+            &settled.settings,
+            &mut sources,
+            color,
+        )?;
+        let after_label = args.after.as_ref().map_or_else(
+            || format!("{} data", input.name),
+            |f| f.display().to_string(),
+        );
         transitions = Some(compare(
-            &Side { label: folder.display().to_string(), snapshot: &before, definitions: &none },
-            &Side { label: after_label, snapshot: &now, definitions: &none },
+            &Side {
+                label: folder.display().to_string(),
+                snapshot: &before,
+                definitions: &none,
+            },
+            &Side {
+                label: after_label,
+                snapshot: &now,
+                definitions: &none,
+            },
         ));
     }
     if let Some(path) = &args.history {
@@ -86,7 +118,9 @@ fn make(args: &ReportArgs) -> Result<(), Exit> {
                 segl::history::HistoryError::NotAHistory(m) => m,
                 segl::history::HistoryError::Earlier { .. } => String::new(),
             };
-            print_usage_error(&format!("`{shown}` is not a segl membership history: {why}"));
+            print_usage_error(&format!(
+                "`{shown}` is not a segl membership history: {why}"
+            ));
             Exit::Usage
         })?;
         let days = segl::history::run_days(&intervals);
@@ -102,18 +136,38 @@ fn make(args: &ReportArgs) -> Result<(), Exit> {
                 let before: Snapshot = segl::history::tiers_on(&intervals, *first, order);
                 let after: Snapshot = segl::history::tiers_on(&intervals, *last, order);
                 transitions = Some(compare(
-                    &Side { label: format!("{first}"), snapshot: &before, definitions: &none },
-                    &Side { label: format!("{last}"), snapshot: &after, definitions: &none },
+                    &Side {
+                        label: format!("{first}"),
+                        snapshot: &before,
+                        definitions: &none,
+                    },
+                    &Side {
+                        label: format!("{last}"),
+                        snapshot: &after,
+                        definitions: &none,
+                    },
                 ));
-                context.push(format!("tier transitions from the history {shown}: its last two runs"));
+                context.push(format!(
+                    "tier transitions from the history {shown}: its last two runs"
+                ));
             }
-            _ => eprintln!("note: the history `{shown}` has fewer than two runs, so the report has no tier transitions"),
+            _ => eprintln!(
+                "note: the history `{shown}` has fewer than two runs, so the report has no tier transitions"
+            ),
         }
     }
-    let name = segl::project::parse_config(segl::source::FileId(0), &String::from_utf8_lossy(input.config.as_ref().map_or(&[][..], |c| c.bytes.as_slice())))
-        .0
-        .name
-        .unwrap_or_else(|| input.name.clone());
+    let name = segl::project::parse_config(
+        segl::source::FileId(0),
+        &String::from_utf8_lossy(
+            input
+                .config
+                .as_ref()
+                .map_or(&[][..], |c| c.bytes.as_slice()),
+        ),
+    )
+    .0
+    .name
+    .unwrap_or_else(|| input.name.clone());
     let page = segl::report::html(&segl::report::Report {
         title: name,
         context,

@@ -170,12 +170,20 @@ pub fn run(args: &RunArgs) -> Exit {
 /// not committed), or a hash of its rule files and `segl.toml` outside git.
 fn rules_version(project: &Path) -> String {
     let dir = super::project::project_dir(project);
-    let dir = if dir.as_os_str().is_empty() { PathBuf::from(".") } else { dir };
+    let dir = if dir.as_os_str().is_empty() {
+        PathBuf::from(".")
+    } else {
+        dir
+    };
     let git = |args: &[&str]| super::diff::git(&dir, args).ok().flatten();
     if let Some(commit) = git(&["rev-parse", "--short", "HEAD"]) {
         let dirty = git(&["status", "--porcelain", "--", "."]).is_some_and(|s| !s.is_empty());
         let commit = super::diff::text_line(&commit);
-        return if dirty { format!("{commit}-dirty") } else { commit };
+        return if dirty {
+            format!("{commit}-dirty")
+        } else {
+            commit
+        };
     }
     match super::project::one_project(project, "run") {
         Ok(input) => {
@@ -203,7 +211,9 @@ fn record_history(
     use segl::history::{HistoryError, RunInfo, read, update};
     let shown = path.display().to_string();
     if !shown.to_lowercase().ends_with(".parquet") {
-        print_usage_error(&format!("`--history {shown}`: the history is a Parquet file; give it a name ending in .parquet"));
+        print_usage_error(&format!(
+            "`--history {shown}`: the history is a Parquet file; give it a name ending in .parquet"
+        ));
         return Err(Exit::Usage);
     }
     let existing = if path.exists() {
@@ -226,7 +236,11 @@ fn record_history(
                 .label(why)
                 .help("give `--history` a file of its own: the first run creates it, later runs add to it")
                 .note(format!("a history has the columns {}", segl::history::COLUMNS.join(", ")));
-                super::project::report(&[d], &sources, super::project::stderr_color(args.common.color));
+                super::project::report(
+                    &[d],
+                    &sources,
+                    super::project::stderr_color(args.common.color),
+                );
                 return Err(Exit::Usage);
             }
             Err(HistoryError::Earlier { .. }) => {
@@ -242,7 +256,8 @@ fn record_history(
         let bytes = std::fs::read(&t.origin).unwrap_or_default();
         data.push((program.entity(t.entity).name.clone(), bytes));
     }
-    let fingerprint = segl::history::fingerprint(data.iter().map(|(n, b)| (n.as_str(), b.as_slice())));
+    let fingerprint =
+        segl::history::fingerprint(data.iter().map(|(n, b)| (n.as_str(), b.as_slice())));
     let version = rules_version(&args.project);
     let snapshot = segl::diff::snapshot::Snapshot::new(program, memberships);
     let run = RunInfo {

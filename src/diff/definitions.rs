@@ -41,7 +41,10 @@ pub struct Definition {
 /// Every segment, tier set, score, definition and parameter of `program`, by kind and name, as
 /// formatted text. Only the rule files the program came from (in `sources`) are read.
 #[must_use]
-pub fn definitions(program: &Program, sources: &SourceMap) -> BTreeMap<(ItemKind, String), Definition> {
+pub fn definitions(
+    program: &Program,
+    sources: &SourceMap,
+) -> BTreeMap<(ItemKind, String), Definition> {
     let mut files: BTreeSet<FileId> = BTreeSet::new();
     files.extend(program.segments.iter().map(|s| s.span.file));
     files.extend(program.tier_sets.iter().map(|s| s.span.file));
@@ -127,7 +130,10 @@ mod tests {
     #[test]
     fn the_name_after_the_keyword_is_blanked() {
         assert_eq!(without_name("segment vip {", "vip"), "segment _ {");
-        assert_eq!(without_name("segment vip_plus {", "vip"), "segment vip_plus {");
+        assert_eq!(
+            without_name("segment vip_plus {", "vip"),
+            "segment vip_plus {"
+        );
         assert_eq!(
             without_name("segment a_vip {\n  where vip\n}", "vip"),
             "segment a_vip {\n  where _\n}"

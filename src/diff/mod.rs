@@ -33,7 +33,9 @@ pub enum Status {
     Added,
     Removed,
     /// The same definition under a new name.
-    Renamed { from: String },
+    Renamed {
+        from: String,
+    },
 }
 
 /// Everything that differs between two evaluations.
@@ -175,10 +177,9 @@ impl Diff {
     #[must_use]
     pub fn has_changes(&self) -> bool {
         !self.definitions.is_empty()
-            || self
-                .entities
-                .iter()
-                .any(|e| e.records_added + e.records_removed > 0 || e.rules.iter().any(RuleDiff::is_changed))
+            || self.entities.iter().any(|e| {
+                e.records_added + e.records_removed > 0 || e.rules.iter().any(RuleDiff::is_changed)
+            })
     }
 
     /// The largest `change_percent` of any rule, with the rule's name.
@@ -200,7 +201,12 @@ impl Diff {
 #[must_use]
 pub fn compare(before: &Side<'_>, after: &Side<'_>) -> Diff {
     let mut entities = Vec::new();
-    let mut names: Vec<&str> = after.snapshot.entities.iter().map(|e| e.entity.as_str()).collect();
+    let mut names: Vec<&str> = after
+        .snapshot
+        .entities
+        .iter()
+        .map(|e| e.entity.as_str())
+        .collect();
     for e in &before.snapshot.entities {
         if !names.contains(&e.entity.as_str()) {
             names.push(&e.entity);
@@ -212,8 +218,16 @@ pub fn compare(before: &Side<'_>, after: &Side<'_>) -> Diff {
         rules: Vec::new(),
     };
     for name in names {
-        let b = before.snapshot.entity(name).cloned().unwrap_or_else(|| empty(name));
-        let a = after.snapshot.entity(name).cloned().unwrap_or_else(|| empty(name));
+        let b = before
+            .snapshot
+            .entity(name)
+            .cloned()
+            .unwrap_or_else(|| empty(name));
+        let a = after
+            .snapshot
+            .entity(name)
+            .cloned()
+            .unwrap_or_else(|| empty(name));
         entities.push(compare_entity(&b, &a, before, after));
     }
     let mut definitions = Vec::new();
@@ -227,7 +241,8 @@ pub fn compare(before: &Side<'_>, after: &Side<'_>) -> Diff {
             .collect();
         for name in keys {
             let key = (kind, name.clone());
-            let (status, lines) = match (before.definitions.get(&key), after.definitions.get(&key)) {
+            let (status, lines) = match (before.definitions.get(&key), after.definitions.get(&key))
+            {
                 (Some(b), Some(a)) if b.text == a.text => continue,
                 (Some(b), Some(a)) => (Status::Changed, line_diff(&b.text, &a.text)),
                 (Some(b), None) => (Status::Removed, line_diff(&b.text, "")),
@@ -267,18 +282,33 @@ struct Join {
 }
 
 fn join(before: &[String], after: &[String]) -> Join {
-    let index: HashMap<&str, usize> = after.iter().enumerate().map(|(i, k)| (k.as_str(), i)).collect();
-    let to_after: Vec<Option<usize>> = before.iter().map(|k| index.get(k.as_str()).copied()).collect();
+    let index: HashMap<&str, usize> = after
+        .iter()
+        .enumerate()
+        .map(|(i, k)| (k.as_str(), i))
+        .collect();
+    let to_after: Vec<Option<usize>> = before
+        .iter()
+        .map(|k| index.get(k.as_str()).copied())
+        .collect();
     let mut to_before = vec![None; after.len()];
     for (b, a) in to_after.iter().enumerate() {
         if let Some(slot) = a.and_then(|a| to_before.get_mut(a)) {
             *slot = Some(b);
         }
     }
-    Join { to_after, to_before }
+    Join {
+        to_after,
+        to_before,
+    }
 }
 
-fn compare_entity(b: &EntitySnapshot, a: &EntitySnapshot, before: &Side<'_>, after: &Side<'_>) -> EntityDiff {
+fn compare_entity(
+    b: &EntitySnapshot,
+    a: &EntitySnapshot,
+    before: &Side<'_>,
+    after: &Side<'_>,
+) -> EntityDiff {
     let j = join(&b.keys, &a.keys);
     let records_added = j.to_before.iter().filter(|x| x.is_none()).count() as u64;
     let records_removed = j.to_after.iter().filter(|x| x.is_none()).count() as u64;
@@ -314,7 +344,13 @@ fn compare_entity(b: &EntitySnapshot, a: &EntitySnapshot, before: &Side<'_>, aft
                 match renamed_from {
                     Some(i) => {
                         let old = only_before.remove(i);
-                        pairs.push((Some(old), Some(r), Status::Renamed { from: old.name.clone() }));
+                        pairs.push((
+                            Some(old),
+                            Some(r),
+                            Status::Renamed {
+                                from: old.name.clone(),
+                            },
+                        ));
                     }
                     None => pairs.push((None, Some(r), Status::Added)),
                 }
@@ -328,9 +364,7 @@ fn compare_entity(b: &EntitySnapshot, a: &EntitySnapshot, before: &Side<'_>, aft
     let rules = pairs
         .into_iter()
         .map(|(old, new, status)| {
-            let Some(rule) = new.or(old) else {
-                return None;
-            };
+            let rule = new.or(old)?;
             let definition = match &status {
                 Status::Unchanged => None,
                 _ => {
@@ -392,20 +426,28 @@ fn rule_diff(
     let whole_rule_moved = matches!(out.status, Status::Added | Status::Removed);
     match rule.kind {
         RuleKind::Segment => {
-            let member = |r: Option<&RuleColumn>, row: Option<usize>| match (r.map(|r| &r.values), row) {
-                (Some(Values::Segment(v)), Some(i)) => v.get(i).copied().unwrap_or(false),
-                _ => false,
-            };
+            let member =
+                |r: Option<&RuleColumn>, row: Option<usize>| match (r.map(|r| &r.values), row) {
+                    (Some(Values::Segment(v)), Some(i)) => v.get(i).copied().unwrap_or(false),
+                    _ => false,
+                };
             let members_before = (0..b.keys.len()).filter(|i| member(old, Some(*i))).count() as u64;
             let members_after = (0..a.keys.len()).filter(|i| member(new, Some(*i))).count() as u64;
             let entered: Vec<usize> = (0..a.keys.len())
-                .filter(|i| member(new, Some(*i)) && !member(old, j.to_before.get(*i).copied().flatten()))
+                .filter(|i| {
+                    member(new, Some(*i)) && !member(old, j.to_before.get(*i).copied().flatten())
+                })
                 .collect();
             let left: Vec<usize> = (0..b.keys.len())
-                .filter(|i| member(old, Some(*i)) && !member(new, j.to_after.get(*i).copied().flatten()))
+                .filter(|i| {
+                    member(old, Some(*i)) && !member(new, j.to_after.get(*i).copied().flatten())
+                })
                 .collect();
             let examples = |rows: &[usize], keys: &[String]| -> Vec<String> {
-                rows.iter().take(EXAMPLES).filter_map(|i| keys.get(*i).cloned()).collect()
+                rows.iter()
+                    .take(EXAMPLES)
+                    .filter_map(|i| keys.get(*i).cloned())
+                    .collect()
             };
             let change = SegmentChange {
                 members_before,
@@ -447,7 +489,10 @@ fn rule_diff(
                     .and_then(|r| chosen.get(r))
                     .and_then(|c| tiers.get(*c))
                     .map_or(NONE, String::as_str);
-                labels.iter().position(|l| l == name).unwrap_or(labels.len().saturating_sub(1))
+                labels
+                    .iter()
+                    .position(|l| l == name)
+                    .unwrap_or(labels.len().saturating_sub(1))
             };
             let n = labels.len();
             let mut counts = vec![vec![0u64; n]; n];
@@ -478,7 +523,12 @@ fn rule_diff(
             let moved: u64 = counts
                 .iter()
                 .enumerate()
-                .flat_map(|(f, row)| row.iter().enumerate().filter(move |(t, _)| *t != f).map(|(_, c)| *c))
+                .flat_map(|(f, row)| {
+                    row.iter()
+                        .enumerate()
+                        .filter(move |(t, _)| *t != f)
+                        .map(|(_, c)| *c)
+                })
                 .sum();
             let tiers = labels
                 .iter()
@@ -508,9 +558,13 @@ fn rule_diff(
                     })
                 })
                 .collect();
-            moves.sort_by(|x, y| y.records.cmp(&x.records));
+            moves.sort_by_key(|m| std::cmp::Reverse(m.records));
             let records = (b.keys.len() as u64).max(a.keys.len() as u64);
-            out.change_percent = if whole_rule_moved { 100.0 } else { percent(moved, records) };
+            out.change_percent = if whole_rule_moved {
+                100.0
+            } else {
+                percent(moved, records)
+            };
             out.tiers = Some(TierChange {
                 labels,
                 counts,
@@ -543,7 +597,13 @@ fn rule_diff(
             };
             if old.is_some() && new.is_some() {
                 for (i, x) in bs.iter().enumerate() {
-                    let Some(y) = j.to_after.get(i).copied().flatten().and_then(|r| as_.get(r)) else {
+                    let Some(y) = j
+                        .to_after
+                        .get(i)
+                        .copied()
+                        .flatten()
+                        .and_then(|r| as_.get(r))
+                    else {
                         continue;
                     };
                     if x != y {
@@ -553,10 +613,10 @@ fn rule_diff(
                         } else {
                             change.lowered += 1;
                         }
-                        if change.examples.len() < EXAMPLES {
-                            if let Some(k) = b.keys.get(i) {
-                                change.examples.push((k.clone(), *x, *y));
-                            }
+                        if change.examples.len() < EXAMPLES
+                            && let Some(k) = b.keys.get(i)
+                        {
+                            change.examples.push((k.clone(), *x, *y));
                         }
                     }
                 }

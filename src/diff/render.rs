@@ -13,7 +13,11 @@ fn count(n: u64) -> String {
 
 /// `+12`, `-3`, or `0`.
 fn signed(sign: char, n: u64) -> String {
-    if n == 0 { "0".to_owned() } else { format!("{sign}{}", count(n)) }
+    if n == 0 {
+        "0".to_owned()
+    } else {
+        format!("{sign}{}", count(n))
+    }
 }
 
 fn percent(p: f64) -> String {
@@ -61,11 +65,16 @@ fn headline(diff: &Diff) -> String {
         let n = diff.definitions.len();
         parts.push(format!(
             "{n} {}",
-            if n == 1 { "definition or parameter" } else { "definitions or parameters" }
+            if n == 1 {
+                "definition or parameter"
+            } else {
+                "definitions or parameters"
+            }
         ));
     }
     if parts.is_empty() && !diff.has_changes() {
-        return "nothing changed: every segment, tier set and score has the same members".to_owned();
+        return "nothing changed: every segment, tier set and score has the same members"
+            .to_owned();
     }
     let mut line = if parts.is_empty() {
         "records changed".to_owned()
@@ -122,23 +131,32 @@ fn item_status(d: &ItemDiff) -> &'static str {
 }
 
 fn human_entity(out: &mut String, e: &EntityDiff, diff_rules: bool) {
-    let records = if e.records_before == e.records_after && e.records_added == 0 && e.records_removed == 0 {
-        format!("{} records", count(e.records_after))
-    } else {
-        format!(
-            "{} → {} records ({} new, {} gone)",
-            count(e.records_before),
-            count(e.records_after),
-            count(e.records_added),
-            count(e.records_removed)
-        )
-    };
+    let records =
+        if e.records_before == e.records_after && e.records_added == 0 && e.records_removed == 0 {
+            format!("{} records", count(e.records_after))
+        } else {
+            format!(
+                "{} → {} records ({} new, {} gone)",
+                count(e.records_before),
+                count(e.records_after),
+                count(e.records_added),
+                count(e.records_removed)
+            )
+        };
     let _ = writeln!(out, "\n{}: {records}", e.entity);
     let changed: Vec<&RuleDiff> = e.rules.iter().filter(|r| r.is_changed()).collect();
     let unchanged = e.rules.len() - changed.len();
-    let segments: Vec<&&RuleDiff> = changed.iter().filter(|r| r.kind == RuleKind::Segment).collect();
+    let segments: Vec<&&RuleDiff> = changed
+        .iter()
+        .filter(|r| r.kind == RuleKind::Segment)
+        .collect();
     if !segments.is_empty() {
-        let width = segments.iter().map(|r| r.name.chars().count()).max().unwrap_or(7).max(7);
+        let width = segments
+            .iter()
+            .map(|r| r.name.chars().count())
+            .max()
+            .unwrap_or(7)
+            .max(7);
         let _ = writeln!(
             out,
             "\n  {:width$}  {:>8}  {:>8}  {:>8}  {:>8}  {:>7}",
@@ -154,7 +172,11 @@ fn human_entity(out: &mut String, e: &EntityDiff, diff_rules: bool) {
                     signed('+', s.entered),
                     signed('-', s.left),
                     percent(r.change_percent),
-                    if diff_rules { status_words(r) } else { String::new() }
+                    if diff_rules {
+                        status_words(r)
+                    } else {
+                        String::new()
+                    }
                 );
                 let _ = writeln!(out, "{}", line.trim_end());
             }
@@ -174,9 +196,19 @@ fn human_entity(out: &mut String, e: &EntityDiff, diff_rules: bool) {
 }
 
 fn human_rule(out: &mut String, r: &RuleDiff, diff_rules: bool) {
-    let title = r.title.as_deref().map(|t| format!(" ({t})")).unwrap_or_default();
+    let title = r
+        .title
+        .as_deref()
+        .map(|t| format!(" ({t})"))
+        .unwrap_or_default();
     if diff_rules {
-        let _ = writeln!(out, "\n  {} {}{title}: {}", r.kind.word(), r.name, status_words(r));
+        let _ = writeln!(
+            out,
+            "\n  {} {}{title}: {}",
+            r.kind.word(),
+            r.name,
+            status_words(r)
+        );
     } else {
         let _ = writeln!(out, "\n  {} {}{title}", r.kind.word(), r.name);
     }
@@ -187,16 +219,37 @@ fn human_rule(out: &mut String, r: &RuleDiff, diff_rules: bool) {
     }
     if let Some(s) = &r.segment {
         if s.entered > 0 {
-            let _ = writeln!(out, "    entered {}: {}", count(s.entered), keys_line(&s.entered_examples, s.entered));
+            let _ = writeln!(
+                out,
+                "    entered {}: {}",
+                count(s.entered),
+                keys_line(&s.entered_examples, s.entered)
+            );
         }
         if s.left > 0 {
-            let _ = writeln!(out, "    left {}: {}", count(s.left), keys_line(&s.left_examples, s.left));
+            let _ = writeln!(
+                out,
+                "    left {}: {}",
+                count(s.left),
+                keys_line(&s.left_examples, s.left)
+            );
         }
     }
     if let Some(t) = &r.tiers {
-        let _ = writeln!(out, "    {} records changed tier ({})", count(t.moved), percent(r.change_percent));
-        let rows: Vec<&super::TierCount> = t.tiers.iter().filter(|c| c.entered + c.left > 0).collect();
-        let width = rows.iter().map(|c| c.tier.chars().count()).max().unwrap_or(4).max(4);
+        let _ = writeln!(
+            out,
+            "    {} records changed tier ({})",
+            count(t.moved),
+            percent(r.change_percent)
+        );
+        let rows: Vec<&super::TierCount> =
+            t.tiers.iter().filter(|c| c.entered + c.left > 0).collect();
+        let width = rows
+            .iter()
+            .map(|c| c.tier.chars().count())
+            .max()
+            .unwrap_or(4)
+            .max(4);
         let _ = writeln!(
             out,
             "    {:width$}  {:>8}  {:>8}  {:>8}  {:>8}",
@@ -238,8 +291,16 @@ fn human_rule(out: &mut String, r: &RuleDiff, diff_rules: bool) {
             s.mean_after
         );
         if !s.examples.is_empty() {
-            let ex: Vec<String> = s.examples.iter().map(|(k, x, y)| format!("{k} {x} → {y}")).collect();
-            let more = if s.changed > s.examples.len() as u64 { ", …" } else { "" };
+            let ex: Vec<String> = s
+                .examples
+                .iter()
+                .map(|(k, x, y)| format!("{k} {x} → {y}"))
+                .collect();
+            let more = if s.changed > s.examples.len() as u64 {
+                ", …"
+            } else {
+                ""
+            };
             let _ = writeln!(out, "    {}{more}", ex.join(", "));
         }
     }
@@ -276,7 +337,11 @@ fn md_code(text: &str) -> String {
 }
 
 fn md_keys(keys: &[String], total: u64) -> String {
-    let mut s = keys.iter().map(|k| md_code(k)).collect::<Vec<_>>().join(", ");
+    let mut s = keys
+        .iter()
+        .map(|k| md_code(k))
+        .collect::<Vec<_>>()
+        .join(", ");
     if total > keys.len() as u64 {
         s.push_str(", …");
     }
@@ -287,7 +352,12 @@ fn md_keys(keys: &[String], total: u64) -> String {
 #[must_use]
 pub fn markdown(diff: &Diff) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "### segl diff: {} → {}\n", md(&diff.before), md(&diff.after));
+    let _ = writeln!(
+        out,
+        "### segl diff: {} → {}\n",
+        md(&diff.before),
+        md(&diff.after)
+    );
     for line in &diff.context {
         let _ = writeln!(out, "{}  ", md(line));
     }
@@ -300,7 +370,11 @@ pub fn markdown(diff: &Diff) -> String {
             md(&e.entity),
             count(e.records_after),
             if e.records_added + e.records_removed > 0 {
-                format!(", {} new, {} gone", count(e.records_added), count(e.records_removed))
+                format!(
+                    ", {} new, {} gone",
+                    count(e.records_added),
+                    count(e.records_removed)
+                )
             } else {
                 String::new()
             }
@@ -309,7 +383,10 @@ pub fn markdown(diff: &Diff) -> String {
             let _ = writeln!(out, "No segment, tier set or score changed.");
         } else {
             if diff.rules_compared {
-                let _ = writeln!(out, "| rule | status | before | after | entered | left | change |");
+                let _ = writeln!(
+                    out,
+                    "| rule | status | before | after | entered | left | change |"
+                );
                 let _ = writeln!(out, "|---|---|---:|---:|---:|---:|---:|");
             } else {
                 let _ = writeln!(out, "| rule | before | after | entered | left | change |");
@@ -317,9 +394,24 @@ pub fn markdown(diff: &Diff) -> String {
             }
             for r in &changed {
                 let (before, after, entered, left) = match (&r.segment, &r.tiers, &r.score) {
-                    (Some(s), _, _) => (count(s.members_before), count(s.members_after), signed('+', s.entered), signed('−', s.left)),
-                    (_, Some(t), _) => ("".to_owned(), "".to_owned(), format!("{} moved", count(t.moved)), String::new()),
-                    (_, _, Some(s)) => (format!("avg {:.1}", s.mean_before), format!("avg {:.1}", s.mean_after), format!("{} up", count(s.raised)), format!("{} down", count(s.lowered))),
+                    (Some(s), _, _) => (
+                        count(s.members_before),
+                        count(s.members_after),
+                        signed('+', s.entered),
+                        signed('−', s.left),
+                    ),
+                    (_, Some(t), _) => (
+                        "".to_owned(),
+                        "".to_owned(),
+                        format!("{} moved", count(t.moved)),
+                        String::new(),
+                    ),
+                    (_, _, Some(s)) => (
+                        format!("avg {:.1}", s.mean_before),
+                        format!("avg {:.1}", s.mean_after),
+                        format!("{} up", count(s.raised)),
+                        format!("{} down", count(s.lowered)),
+                    ),
                     _ => Default::default(),
                 };
                 let status = if diff.rules_compared {
@@ -341,8 +433,15 @@ pub fn markdown(diff: &Diff) -> String {
         }
         let unchanged: Vec<&RuleDiff> = e.rules.iter().filter(|r| !r.is_changed()).collect();
         if !unchanged.is_empty() {
-            let _ = writeln!(out, "\n<details><summary>{} unchanged</summary>\n", unchanged.len());
-            let names: Vec<String> = unchanged.iter().map(|r| format!("{} {}", r.kind.word(), md_code(&r.name))).collect();
+            let _ = writeln!(
+                out,
+                "\n<details><summary>{} unchanged</summary>\n",
+                unchanged.len()
+            );
+            let names: Vec<String> = unchanged
+                .iter()
+                .map(|r| format!("{} {}", r.kind.word(), md_code(&r.name)))
+                .collect();
             let _ = writeln!(out, "{}\n\n</details>", names.join(", "));
         }
     }
@@ -371,7 +470,10 @@ fn markdown_details(out: &mut String, r: &RuleDiff) {
         "\n<details><summary>{} {}{}</summary>\n",
         r.kind.word(),
         md_code(&r.name),
-        r.title.as_deref().map(|t| format!(" ({})", md(t))).unwrap_or_default()
+        r.title
+            .as_deref()
+            .map(|t| format!(" ({})", md(t)))
+            .unwrap_or_default()
     );
     if let Some(lines) = &r.definition {
         let _ = writeln!(out, "```diff");
@@ -382,10 +484,20 @@ fn markdown_details(out: &mut String, r: &RuleDiff) {
     }
     if let Some(s) = &r.segment {
         if s.entered > 0 {
-            let _ = writeln!(out, "Entered ({}): {}  ", count(s.entered), md_keys(&s.entered_examples, s.entered));
+            let _ = writeln!(
+                out,
+                "Entered ({}): {}  ",
+                count(s.entered),
+                md_keys(&s.entered_examples, s.entered)
+            );
         }
         if s.left > 0 {
-            let _ = writeln!(out, "Left ({}): {}  ", count(s.left), md_keys(&s.left_examples, s.left));
+            let _ = writeln!(
+                out,
+                "Left ({}): {}  ",
+                count(s.left),
+                md_keys(&s.left_examples, s.left)
+            );
         }
     }
     if let Some(t) = &r.tiers {
@@ -403,14 +515,26 @@ fn markdown_details(out: &mut String, r: &RuleDiff) {
             let mut head = "| before \\ after |".to_owned();
             let mut rule = "|---|".to_owned();
             for i in &involved {
-                let _ = write!(head, " {} |", md(t.labels.get(*i).map_or("", String::as_str)));
+                let _ = write!(
+                    head,
+                    " {} |",
+                    md(t.labels.get(*i).map_or("", String::as_str))
+                );
                 rule.push_str("---:|");
             }
             let _ = writeln!(out, "{head}\n{rule}");
             for f in &involved {
                 let cells: Vec<String> = involved
                     .iter()
-                    .map(|to| count(t.counts.get(*f).and_then(|r| r.get(*to)).copied().unwrap_or(0)))
+                    .map(|to| {
+                        count(
+                            t.counts
+                                .get(*f)
+                                .and_then(|r| r.get(*to))
+                                .copied()
+                                .unwrap_or(0),
+                        )
+                    })
                     .collect();
                 let label = t.labels.get(*f).map_or("", String::as_str);
                 let _ = writeln!(out, "| **{}** | {} |", md(label), cells.join(" | "));

@@ -36,7 +36,10 @@ pub enum Values {
     /// In the segment or not.
     Segment(Vec<bool>),
     /// The index of the record's tier in `tiers` (declaration order).
-    Tiers { tiers: Vec<String>, chosen: Vec<usize> },
+    Tiers {
+        tiers: Vec<String>,
+        chosen: Vec<usize>,
+    },
     Score(Vec<i64>),
 }
 
@@ -55,10 +58,12 @@ impl RuleColumn {
     #[must_use]
     pub fn value_text(&self, row: usize) -> Option<String> {
         match &self.values {
-            Values::Segment(v) => v.get(row).copied().filter(|b| *b).map(|_| "true".to_owned()),
-            Values::Tiers { tiers, chosen } => {
-                chosen.get(row).and_then(|i| tiers.get(*i)).cloned()
-            }
+            Values::Segment(v) => v
+                .get(row)
+                .copied()
+                .filter(|b| *b)
+                .map(|_| "true".to_owned()),
+            Values::Tiers { tiers, chosen } => chosen.get(row).and_then(|i| tiers.get(*i)).cloned(),
             Values::Score(v) => v.get(row).map(i64::to_string),
         }
     }

@@ -92,25 +92,36 @@ type Slot = (String, String, String, String);
 ///
 /// # Errors
 /// When the run is dated before the latest run in the history.
-pub fn update(existing: Vec<Interval>, snapshot: &Snapshot, run: &RunInfo<'_>) -> Result<Update, HistoryError> {
+pub fn update(
+    existing: Vec<Interval>,
+    snapshot: &Snapshot,
+    run: &RunInfo<'_>,
+) -> Result<Update, HistoryError> {
     let latest = existing
         .iter()
         .flat_map(|i| [Some(i.valid_from), i.valid_to])
         .flatten()
         .max();
     if let Some(latest) = latest.filter(|l| *l > run.as_of) {
-        return Err(HistoryError::Earlier { as_of: run.as_of, latest });
+        return Err(HistoryError::Earlier {
+            as_of: run.as_of,
+            latest,
+        });
     }
     // The run's values, by entity, rule, kind and key.
     let mut now: HashMap<Slot, String> = HashMap::new();
-    let mut evaluated: std::collections::HashSet<(String, String, String)> = std::collections::HashSet::new();
+    let mut evaluated: std::collections::HashSet<(String, String, String)> =
+        std::collections::HashSet::new();
     for e in &snapshot.entities {
         for r in &e.rules {
             let kind = r.kind.word().to_owned();
             evaluated.insert((e.entity.clone(), r.name.clone(), kind.clone()));
             for (row, key) in e.keys.iter().enumerate() {
                 if let Some(value) = r.value_text(row) {
-                    now.insert((e.entity.clone(), r.name.clone(), kind.clone(), key.clone()), value);
+                    now.insert(
+                        (e.entity.clone(), r.name.clone(), kind.clone(), key.clone()),
+                        value,
+                    );
                 }
             }
         }
@@ -124,9 +135,15 @@ pub fn update(existing: Vec<Interval>, snapshot: &Snapshot, run: &RunInfo<'_>) -
     let mut closed_today: HashMap<(Slot, String), usize> = HashMap::new();
     let mut open_slots: HashMap<Slot, ()> = HashMap::new();
     for mut i in existing {
-        let slot = (i.entity.clone(), i.rule.clone(), i.kind.clone(), i.key.clone());
+        let slot = (
+            i.entity.clone(),
+            i.rule.clone(),
+            i.kind.clone(),
+            i.key.clone(),
+        );
         if i.valid_to.is_none() {
-            let in_scope = run.complete || evaluated.contains(&(i.entity.clone(), i.rule.clone(), i.kind.clone()));
+            let in_scope = run.complete
+                || evaluated.contains(&(i.entity.clone(), i.rule.clone(), i.kind.clone()));
             match now.get(&slot) {
                 _ if !in_scope => {}
                 Some(v) if *v == i.value => {
@@ -149,19 +166,22 @@ pub fn update(existing: Vec<Interval>, snapshot: &Snapshot, run: &RunInfo<'_>) -
         }
         out.push(i);
     }
-    let mut slots: Vec<(Slot, String)> = now.into_iter().filter(|(s, _)| !open_slots.contains_key(s)).collect();
+    let mut slots: Vec<(Slot, String)> = now
+        .into_iter()
+        .filter(|(s, _)| !open_slots.contains_key(s))
+        .collect();
     slots.sort();
     for (slot, value) in slots {
-        if let Some(at) = closed_today.get(&(slot.clone(), value.clone())).copied() {
-            if let Some(i) = out.get_mut(at) {
-                i.valid_to = None;
-                if closed_by_this_run.contains(&at) {
-                    closed = closed.saturating_sub(1);
-                } else {
-                    opened += 1;
-                }
-                continue;
+        if let Some(at) = closed_today.get(&(slot.clone(), value.clone())).copied()
+            && let Some(i) = out.get_mut(at)
+        {
+            i.valid_to = None;
+            if closed_by_this_run.contains(&at) {
+                closed = closed.saturating_sub(1);
+            } else {
+                opened += 1;
             }
+            continue;
         }
         let (entity, rule, kind, key) = slot;
         out.push(Interval {
@@ -178,12 +198,16 @@ pub fn update(existing: Vec<Interval>, snapshot: &Snapshot, run: &RunInfo<'_>) -
         opened += 1;
     }
     out.sort();
-    Ok(Update { intervals: out, opened, closed })
+    Ok(Update {
+        intervals: out,
+        opened,
+        closed,
+    })
 }
 
 fn days(d: Date) -> i32 {
     let epoch = jiff::civil::date(1970, 1, 1);
-    i32::try_from((d - epoch).get_days()).unwrap_or(0)
+    (d - epoch).get_days()
 }
 
 fn from_days(n: i32) -> Option<Date> {
@@ -200,7 +224,12 @@ pub fn read(bytes: Vec<u8>) -> Result<Vec<Interval>, HistoryError> {
     let bad = |m: String| HistoryError::NotAHistory(m);
     let builder = ParquetRecordBatchReaderBuilder::try_new(bytes::Bytes::from(bytes))
         .map_err(|e| bad(format!("it is not a Parquet file ({e})")))?;
-    let names: Vec<String> = builder.schema().fields().iter().map(|f| f.name().clone()).collect();
+    let names: Vec<String> = builder
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| f.name().clone())
+        .collect();
     if names != COLUMNS {
         let mut shown: Vec<String> = names.iter().take(5).map(|n| format!("`{n}`")).collect();
         if names.len() > 5 {
@@ -217,14 +246,24 @@ pub fn read(bytes: Vec<u8>) -> Result<Vec<Interval>, HistoryError> {
                 .columns()
                 .get(i)
                 .and_then(|c| c.as_string_opt::<i32>())
-                .ok_or_else(|| bad(format!("the column `{}` is not text", COLUMNS.get(i).copied().unwrap_or(""))))
+                .ok_or_else(|| {
+                    bad(format!(
+                        "the column `{}` is not text",
+                        COLUMNS.get(i).copied().unwrap_or("")
+                    ))
+                })
         };
         let date = |i: usize| {
             batch
                 .columns()
                 .get(i)
                 .and_then(|c| c.as_primitive_opt::<Date32Type>())
-                .ok_or_else(|| bad(format!("the column `{}` is not a date", COLUMNS.get(i).copied().unwrap_or(""))))
+                .ok_or_else(|| {
+                    bad(format!(
+                        "the column `{}` is not a date",
+                        COLUMNS.get(i).copied().unwrap_or("")
+                    ))
+                })
         };
         let (entity, key, rule, kind, value) = (text(0)?, text(1)?, text(2)?, text(3)?, text(4)?);
         let (from, to) = (date(5)?, date(6)?);
@@ -240,8 +279,13 @@ pub fn read(bytes: Vec<u8>) -> Result<Vec<Interval>, HistoryError> {
                 rule: s(rule).ok_or_else(missing)?,
                 kind: s(kind).ok_or_else(missing)?,
                 value: s(value).ok_or_else(missing)?,
-                valid_from: (!from.is_null(row)).then(|| from.value(row)).and_then(from_days).ok_or_else(missing)?,
-                valid_to: (!to.is_null(row)).then(|| to.value(row)).and_then(from_days),
+                valid_from: (!from.is_null(row))
+                    .then(|| from.value(row))
+                    .and_then(from_days)
+                    .ok_or_else(missing)?,
+                valid_to: (!to.is_null(row))
+                    .then(|| to.value(row))
+                    .and_then(from_days),
                 rules_version: s(version).unwrap_or_default(),
                 data_fingerprint: s(fingerprint).unwrap_or_default(),
             });
@@ -264,8 +308,15 @@ pub fn write<W: Write + Send>(intervals: &[Interval], out: W) -> Result<(), Stri
         text(|i| &i.rule),
         text(|i| &i.kind),
         text(|i| &i.value),
-        Arc::new(Date32Array::from_iter_values(intervals.iter().map(|i| days(i.valid_from)))),
-        Arc::new(intervals.iter().map(|i| i.valid_to.map(days)).collect::<Date32Array>()),
+        Arc::new(Date32Array::from_iter_values(
+            intervals.iter().map(|i| days(i.valid_from)),
+        )),
+        Arc::new(
+            intervals
+                .iter()
+                .map(|i| i.valid_to.map(days))
+                .collect::<Date32Array>(),
+        ),
         text(|i| &i.rules_version),
         text(|i| &i.data_fingerprint),
     ];
@@ -277,11 +328,13 @@ pub fn write<W: Write + Send>(intervals: &[Interval], out: W) -> Result<(), Stri
             _ => Field::new(*name, DataType::Utf8, false),
         })
         .collect();
-    let batch = RecordBatch::try_new(Arc::new(Schema::new(fields)), columns).map_err(|e| e.to_string())?;
+    let batch =
+        RecordBatch::try_new(Arc::new(Schema::new(fields)), columns).map_err(|e| e.to_string())?;
     let props = WriterProperties::builder()
         .set_compression(Compression::ZSTD(ZstdLevel::default()))
         .build();
-    let mut w = ArrowWriter::try_new(out, batch.schema(), Some(props)).map_err(|e| e.to_string())?;
+    let mut w =
+        ArrowWriter::try_new(out, batch.schema(), Some(props)).map_err(|e| e.to_string())?;
     w.write(&batch).map_err(|e| e.to_string())?;
     w.close().map_err(|e| e.to_string())?;
     Ok(())
@@ -311,11 +364,16 @@ pub fn fingerprint<'a>(parts: impl IntoIterator<Item = (&'a str, &'a [u8])>) -> 
 /// The intervals open on `day` (`valid_from <= day` and `valid_to` null or after it), by
 /// entity, rule and kind: the state a history says the records were in on that day.
 #[must_use]
-pub fn on_day(intervals: &[Interval], day: Date) -> BTreeMap<(String, String, String), Vec<&Interval>> {
+pub fn on_day(
+    intervals: &[Interval],
+    day: Date,
+) -> BTreeMap<(String, String, String), Vec<&Interval>> {
     let mut out: BTreeMap<(String, String, String), Vec<&Interval>> = BTreeMap::new();
     for i in intervals {
         if i.valid_from <= day && i.valid_to.is_none_or(|t| t > day) {
-            out.entry((i.entity.clone(), i.rule.clone(), i.kind.clone())).or_default().push(i);
+            out.entry((i.entity.clone(), i.rule.clone(), i.kind.clone()))
+                .or_default()
+                .push(i);
         }
     }
     out
@@ -334,6 +392,12 @@ pub fn run_days(intervals: &[Interval]) -> Vec<Date> {
     days
 }
 
+/// An entity's keys and its tier sets' open intervals on one day.
+type EntityTiers<'a> = (
+    std::collections::BTreeSet<&'a str>,
+    Vec<(&'a str, Vec<&'a Interval>)>,
+);
+
 /// The tiers of every record on `day`, as a snapshot (tier sets only). `order` gives a tier
 /// set's tiers in declaration order when the rules still have it; otherwise the tiers seen are
 /// sorted by name. A record without a tier in a set on that day gets `(unknown)`.
@@ -345,7 +409,7 @@ pub fn tiers_on(
 ) -> Snapshot {
     use crate::diff::snapshot::{EntitySnapshot, RuleColumn, RuleKind, Values};
     let open = on_day(intervals, day);
-    let mut entities: BTreeMap<&str, (std::collections::BTreeSet<&str>, Vec<(&str, Vec<&Interval>)>)> = BTreeMap::new();
+    let mut entities: BTreeMap<&str, EntityTiers<'_>> = BTreeMap::new();
     for ((entity, rule, kind), rows) in &open {
         if kind != "tiers" {
             continue;
@@ -357,7 +421,11 @@ pub fn tiers_on(
     let mut out = Snapshot::default();
     for (entity, (keys, rules)) in entities {
         let keys: Vec<String> = keys.into_iter().map(str::to_owned).collect();
-        let index: HashMap<&str, usize> = keys.iter().enumerate().map(|(i, k)| (k.as_str(), i)).collect();
+        let index: HashMap<&str, usize> = keys
+            .iter()
+            .enumerate()
+            .map(|(i, k)| (k.as_str(), i))
+            .collect();
         let mut columns = Vec::new();
         for (rule, rows) in rules {
             let mut tiers = order(entity, rule).unwrap_or_else(|| {
@@ -374,10 +442,12 @@ pub fn tiers_on(
             let unknown = tiers.len();
             let mut chosen = vec![unknown; keys.len()];
             for i in &rows {
-                if let (Some(row), Some(t)) = (index.get(i.key.as_str()), tiers.iter().position(|t| *t == i.value)) {
-                    if let Some(c) = chosen.get_mut(*row) {
-                        *c = t;
-                    }
+                if let (Some(row), Some(t)) = (
+                    index.get(i.key.as_str()),
+                    tiers.iter().position(|t| *t == i.value),
+                ) && let Some(c) = chosen.get_mut(*row)
+                {
+                    *c = t;
                 }
             }
             if chosen.contains(&unknown) {
@@ -390,7 +460,11 @@ pub fn tiers_on(
                 values: Values::Tiers { tiers, chosen },
             });
         }
-        out.entities.push(EntitySnapshot { entity: entity.to_owned(), keys, rules: columns });
+        out.entities.push(EntitySnapshot {
+            entity: entity.to_owned(),
+            keys,
+            rules: columns,
+        });
     }
     out
 }
@@ -406,12 +480,20 @@ mod tests {
                 entity: "customer".into(),
                 keys: vec!["a".into(), "b".into()],
                 rules: vec![
-                    RuleColumn { name: "vip".into(), kind: RuleKind::Segment, title: None, values: Values::Segment(members.to_vec()) },
+                    RuleColumn {
+                        name: "vip".into(),
+                        kind: RuleKind::Segment,
+                        title: None,
+                        values: Values::Segment(members.to_vec()),
+                    },
                     RuleColumn {
                         name: "size".into(),
                         kind: RuleKind::Tiers,
                         title: None,
-                        values: Values::Tiers { tiers: vec!["big".into(), "small".into()], chosen: tiers.to_vec() },
+                        values: Values::Tiers {
+                            tiers: vec!["big".into(), "small".into()],
+                            chosen: tiers.to_vec(),
+                        },
                     },
                 ],
             }],
@@ -419,7 +501,12 @@ mod tests {
     }
 
     fn run(day: Date) -> RunInfo<'static> {
-        RunInfo { as_of: day, rules_version: "r", data_fingerprint: "d", complete: true }
+        RunInfo {
+            as_of: day,
+            rules_version: "r",
+            data_fingerprint: "d",
+            complete: true,
+        }
     }
 
     #[test]
@@ -428,20 +515,41 @@ mod tests {
         let d2 = jiff::civil::date(2026, 1, 8);
         let first = update(Vec::new(), &snap(&[true, false], &[0, 1]), &run(d1)).unwrap();
         assert_eq!((first.opened, first.closed), (3, 0));
-        let again = update(first.intervals.clone(), &snap(&[true, false], &[0, 1]), &run(d1)).unwrap();
+        let again = update(
+            first.intervals.clone(),
+            &snap(&[true, false], &[0, 1]),
+            &run(d1),
+        )
+        .unwrap();
         assert!(!again.changed());
         assert_eq!(again.intervals, first.intervals);
-        let later = update(first.intervals.clone(), &snap(&[false, true], &[0, 0]), &run(d2)).unwrap();
+        let later = update(
+            first.intervals.clone(),
+            &snap(&[false, true], &[0, 0]),
+            &run(d2),
+        )
+        .unwrap();
         assert_eq!((later.opened, later.closed), (2, 2));
-        let a_vip: Vec<&Interval> = later.intervals.iter().filter(|i| i.key == "a" && i.rule == "vip").collect();
+        let a_vip: Vec<&Interval> = later
+            .intervals
+            .iter()
+            .filter(|i| i.key == "a" && i.rule == "vip")
+            .collect();
         assert_eq!(a_vip.len(), 1);
         assert_eq!(a_vip[0].valid_to, Some(d2));
         // Same-day rerun with the first state again: reopens, no zero-length intervals.
         let back = update(later.intervals, &snap(&[true, false], &[0, 1]), &run(d2)).unwrap();
         assert_eq!(back.intervals, first.intervals);
         assert_eq!(
-            update(first.intervals, &snap(&[true, false], &[0, 1]), &run(jiff::civil::date(2025, 12, 1))),
-            Err(HistoryError::Earlier { as_of: jiff::civil::date(2025, 12, 1), latest: d1 })
+            update(
+                first.intervals,
+                &snap(&[true, false], &[0, 1]),
+                &run(jiff::civil::date(2025, 12, 1))
+            ),
+            Err(HistoryError::Earlier {
+                as_of: jiff::civil::date(2025, 12, 1),
+                latest: d1
+            })
         );
     }
 
@@ -449,10 +557,18 @@ mod tests {
     fn a_history_reads_back_as_written() {
         let d1 = jiff::civil::date(2026, 1, 1);
         let first = update(Vec::new(), &snap(&[true, true], &[0, 1]), &run(d1)).unwrap();
-        let later = update(first.intervals, &snap(&[true, false], &[1, 1]), &run(jiff::civil::date(2026, 2, 1))).unwrap();
+        let later = update(
+            first.intervals,
+            &snap(&[true, false], &[1, 1]),
+            &run(jiff::civil::date(2026, 2, 1)),
+        )
+        .unwrap();
         let mut bytes = Vec::new();
         write(&later.intervals, &mut bytes).unwrap();
         assert_eq!(read(bytes).unwrap(), later.intervals);
-        assert!(matches!(read(b"id,name\n".to_vec()), Err(HistoryError::NotAHistory(_))));
+        assert!(matches!(
+            read(b"id,name\n".to_vec()),
+            Err(HistoryError::NotAHistory(_))
+        ));
     }
 }

@@ -159,7 +159,10 @@ fn overlap(out: &mut String, e: &EntitySnapshot, chart: &mut usize) {
         for b in segs {
             let both = a.2.iter().zip(b.2).filter(|(x, y)| **x && **y).count() as u64;
             let smaller = count(a.2).min(count(b.2)) as u64;
-            row.push(svg::Cell { value: both, base: smaller });
+            row.push(svg::Cell {
+                value: both,
+                base: smaller,
+            });
         }
         cells.push(row);
     }
@@ -172,9 +175,9 @@ fn overlap(out: &mut String, e: &EntitySnapshot, chart: &mut usize) {
     );
     let mut note = String::new();
     if segs.len() < members(e).len() {
-        let _ = write!(
+        let _ = writeln!(
             note,
-            "<p class=\"note\">The {shown} largest of {} segments.</p>\n",
+            "<p class=\"note\">The {shown} largest of {} segments.</p>",
             members(e).len()
         );
     }
@@ -232,7 +235,12 @@ fn transition(out: &mut String, entity: &str, r: &RuleDiff, chart: &mut usize) {
         .iter()
         .map(|row| {
             let sum: u64 = row.iter().sum();
-            row.iter().map(|c| svg::Cell { value: *c, base: sum }).collect()
+            row.iter()
+                .map(|c| svg::Cell {
+                    value: *c,
+                    base: sum,
+                })
+                .collect()
         })
         .collect();
     *chart += 1;

@@ -21,7 +21,11 @@ fn text_width(text: &str) -> usize {
 
 #[allow(clippy::cast_precision_loss)]
 fn ratio(part: u64, whole: u64) -> f64 {
-    if whole == 0 { 0.0 } else { part as f64 / whole as f64 }
+    if whole == 0 {
+        0.0
+    } else {
+        part as f64 / whole as f64
+    }
 }
 
 fn percent(part: u64, whole: u64) -> String {
@@ -73,7 +77,11 @@ pub fn bars(id: &str, title: &str, desc: &str, bars: &[Bar]) -> String {
         let y = 5 + i * row;
         #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
         let w = (ratio(b.value, b.total) * bar_w as f64).round() as usize;
-        let hint = b.hint.as_deref().map(|h| format!(" ({h})")).unwrap_or_default();
+        let hint = b
+            .hint
+            .as_deref()
+            .map(|h| format!(" ({h})"))
+            .unwrap_or_default();
         let _ = writeln!(
             out,
             "<g><title>{}{}: {} of {} records ({})</title><text x=\"{}\" y=\"{}\" text-anchor=\"end\">{}</text><rect x=\"{label_w}\" y=\"{}\" width=\"{bar_w}\" height=\"14\" fill=\"#eef1f5\"/><rect x=\"{label_w}\" y=\"{}\" width=\"{w}\" height=\"14\" fill=\"#0072B2\"/><text x=\"{}\" y=\"{}\">{} · {}</text></g>",
@@ -131,7 +139,12 @@ pub fn stacks(id: &str, title: &str, desc: &str, stacks: &[Stack]) -> String {
     let mut out = String::new();
     open(&mut out, id, width, y, title, desc);
     for (s, total, y, items) in rows {
-        let _ = writeln!(out, "<g><text x=\"10\" y=\"{}\" font-weight=\"600\">{}</text>", y + 12, escape(&s.label));
+        let _ = writeln!(
+            out,
+            "<g><text x=\"10\" y=\"{}\" font-weight=\"600\">{}</text>",
+            y + 12,
+            escape(&s.label)
+        );
         let mut x = 10.0_f64;
         for (i, (name, n)) in s.parts.iter().enumerate() {
             #[allow(clippy::cast_precision_loss)]

@@ -17,36 +17,92 @@ fn runs_add_intervals_and_a_repeated_run_adds_nothing() {
     copy_dir(&root().join("rules"), &dir.join("rules"));
     let history = dir.join("history.parquet");
 
-    let first = segl_in(&dir, &["run", "rules", "--history", "history.parquet", "--format", "json"]);
+    let first = segl_in(
+        &dir,
+        &[
+            "run",
+            "rules",
+            "--history",
+            "history.parquet",
+            "--format",
+            "json",
+        ],
+    );
     assert_eq!(first.code, 0, "{}", first.stderr);
-    assert!(first.stderr.contains("intervals opened, 0 closed as of 2026-11-20"), "{}", first.stderr);
-    serde_json::from_str::<serde_json::Value>(&first.stdout).expect("stdout stays one JSON document");
+    assert!(
+        first
+            .stderr
+            .contains("intervals opened, 0 closed as of 2026-11-20"),
+        "{}",
+        first.stderr
+    );
+    serde_json::from_str::<serde_json::Value>(&first.stdout)
+        .expect("stdout stays one JSON document");
     let after_first = intervals(&history);
-    assert!(after_first.iter().all(|i| i.valid_to.is_none() && i.valid_from.to_string() == "2026-11-20"));
+    assert!(
+        after_first
+            .iter()
+            .all(|i| i.valid_to.is_none() && i.valid_from.to_string() == "2026-11-20")
+    );
     // One tier per record and tier set; segment rows only for members.
     let customers = 3000;
     let rfm = after_first.iter().filter(|i| i.rule == "rfm_class").count();
     assert_eq!(rfm, customers);
-    assert!(after_first.iter().filter(|i| i.kind == "segment").all(|i| i.value == "true"));
+    assert!(
+        after_first
+            .iter()
+            .filter(|i| i.kind == "segment")
+            .all(|i| i.value == "true")
+    );
     let fingerprint = &after_first[0].data_fingerprint;
     assert_eq!(fingerprint.len(), 16);
-    assert!(after_first.iter().all(|i| &i.data_fingerprint == fingerprint));
-    assert!(after_first.iter().all(|i| i.rules_version.starts_with("rules-")), "outside git: a hash of the rules");
+    assert!(
+        after_first
+            .iter()
+            .all(|i| &i.data_fingerprint == fingerprint)
+    );
+    assert!(
+        after_first
+            .iter()
+            .all(|i| i.rules_version.starts_with("rules-")),
+        "outside git: a hash of the rules"
+    );
 
     // The same inputs again: the file is not touched.
     let bytes = std::fs::read(&history).unwrap();
     let again = segl_in(&dir, &["run", "rules", "--history", "history.parquet"]);
     assert_eq!(again.code, 0, "{}", again.stderr);
-    assert!(again.stderr.contains("no changes since the last run"), "{}", again.stderr);
+    assert!(
+        again.stderr.contains("no changes since the last run"),
+        "{}",
+        again.stderr
+    );
     assert_eq!(std::fs::read(&history).unwrap(), bytes);
 
     // A week later some values change: their intervals close on that day and new ones open.
-    let later = segl_in(&dir, &["run", "rules", "--history", "history.parquet", "--as-of", "2026-11-27"]);
+    let later = segl_in(
+        &dir,
+        &[
+            "run",
+            "rules",
+            "--history",
+            "history.parquet",
+            "--as-of",
+            "2026-11-27",
+        ],
+    );
     assert_eq!(later.code, 0, "{}", later.stderr);
     let after_later = intervals(&history);
-    let closed: Vec<&Interval> = after_later.iter().filter(|i| i.valid_to.is_some()).collect();
+    let closed: Vec<&Interval> = after_later
+        .iter()
+        .filter(|i| i.valid_to.is_some())
+        .collect();
     assert!(!closed.is_empty());
-    assert!(closed.iter().all(|i| i.valid_to.unwrap().to_string() == "2026-11-27"));
+    assert!(
+        closed
+            .iter()
+            .all(|i| i.valid_to.unwrap().to_string() == "2026-11-27")
+    );
     for c in &closed {
         // Each closed tier or score interval is followed by an open one with another value.
         if c.kind != "segment" {
@@ -71,9 +127,23 @@ fn runs_add_intervals_and_a_repeated_run_adds_nothing() {
 
     // A run dated before the last one is refused; the history stays as it is.
     let bytes = std::fs::read(&history).unwrap();
-    let earlier = segl_in(&dir, &["run", "rules", "--history", "history.parquet", "--as-of", "2026-11-01"]);
+    let earlier = segl_in(
+        &dir,
+        &[
+            "run",
+            "rules",
+            "--history",
+            "history.parquet",
+            "--as-of",
+            "2026-11-01",
+        ],
+    );
     assert_eq!(earlier.code, 2);
-    assert!(earlier.stderr.contains("already has runs up to 2026-11-27"), "{}", earlier.stderr);
+    assert!(
+        earlier.stderr.contains("already has runs up to 2026-11-27"),
+        "{}",
+        earlier.stderr
+    );
     assert_eq!(std::fs::read(&history).unwrap(), bytes);
     let not_parquet = segl_in(&dir, &["run", "rules", "--history", "history.csv"]);
     assert_eq!(not_parquet.code, 2);
@@ -86,7 +156,17 @@ fn the_documented_history_queries_run_in_duckdb() {
     let dir = scratch("history-duckdb");
     copy_dir(&root().join("rules"), &dir.join("rules"));
     for day in ["2026-11-13", "2026-11-20"] {
-        let run = segl_in(&dir, &["run", "rules", "--history", "history.parquet", "--as-of", day]);
+        let run = segl_in(
+            &dir,
+            &[
+                "run",
+                "rules",
+                "--history",
+                "history.parquet",
+                "--as-of",
+                day,
+            ],
+        );
         assert_eq!(run.code, 0, "{}", run.stderr);
     }
     let doc = std::fs::read_to_string(root().join("docs/history.md")).unwrap();
@@ -98,9 +178,9 @@ fn the_documented_history_queries_run_in_duckdb() {
     assert!(queries.len() >= 3, "docs/history.md has its queries");
     let python = std::env::var("SEGL_SQL_PYTHON").unwrap_or_else(|_| "python3".into());
     for q in queries {
-        let script = format!(
+        let script =
             "import duckdb, sys\nrows = duckdb.sql(sys.argv[1]).fetchall()\nprint(len(rows))\n"
-        );
+                .to_string();
         let out = Command::new(&python)
             .args(["-c", &script, q])
             .current_dir(&dir)
