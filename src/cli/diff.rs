@@ -464,7 +464,17 @@ fn rules_diff(args: &DiffArgs, rev: &str, color: bool) -> Result<Diff, Exit> {
             ),
         }
     }
-    report(&warnings, &problems, color);
+    // `[lints]` of the working tree's `segl.toml` sets the warning's level, as for every warning.
+    let config_text = input
+        .config
+        .as_ref()
+        .map(|c| String::from_utf8_lossy(&c.bytes).into_owned())
+        .unwrap_or_default();
+    let (levels, _) = segl::lint::settings(FileId(0), &config_text);
+    let warnings = segl::lint::apply_levels(warnings, &levels);
+    if report(&warnings, &problems, color) {
+        return Err(Exit::Errors);
+    }
 
     let before = evaluate_side(
         &base_program,
