@@ -4,7 +4,9 @@
 #
 #   eval "$(bash scripts/test-env.sh)" && cargo test --test it sql
 #
-# - DuckDB and psycopg (PostgreSQL driver) from PyPI, in a virtual environment under
+# - DuckDB and psycopg (PostgreSQL driver), sqlglot (the SQL parser that checks the BigQuery and
+#   Snowflake output), and Polars, pandas and pyarrow for the benchmark's smoke test
+#   (bench/compare/smoke.sh), from PyPI, in a virtual environment under
 #   ${SEGL_SQL_VENV:-$HOME/.cache/segl/sql-venv}; SQLite is Python's built-in `sqlite3`.
 # - A throwaway PostgreSQL server (Debian's `postgresql` package; installed with apt-get when
 #   missing and allowed) on 127.0.0.1:${SEGL_PG_PORT:-54329}, data in a temporary directory,
@@ -14,9 +16,9 @@ set -euo pipefail
 venv="${SEGL_SQL_VENV:-$HOME/.cache/segl/sql-venv}"
 port="${SEGL_PG_PORT:-54329}"
 
-if ! "$venv/bin/python" -c 'import duckdb, psycopg' 2>/dev/null; then
+if ! "$venv/bin/python" -c 'import duckdb, psycopg, sqlglot, polars, pandas, pyarrow' 2>/dev/null; then
     python3 -m venv "$venv" >&2
-    "$venv/bin/pip" install --quiet duckdb 'psycopg[binary]' >&2
+    "$venv/bin/pip" install --quiet duckdb 'psycopg[binary]' sqlglot polars pandas pyarrow >&2
 fi
 
 pg_bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true)

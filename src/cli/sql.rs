@@ -22,8 +22,8 @@ pub struct SqlArgs {
     /// Compile only this segment, tier set or score (repeatable)
     #[arg(long = "segment", value_name = "NAME")]
     segments: Vec<String>,
-    /// The table holding an entity's records, e.g. `--table customer=crm.customers`
-    /// (repeatable; default: the entity's name)
+    /// The table holding an entity's records, e.g. `--table customer=crm.customers` or
+    /// `--table customer=my-project.crm.customers` (repeatable; default: the entity's name)
     #[arg(long = "table", value_name = "ENTITY=TABLE")]
     tables: Vec<String>,
     #[command(flatten)]
@@ -35,6 +35,9 @@ enum DialectArg {
     Duckdb,
     Postgres,
     Sqlite,
+    Bigquery,
+    Snowflake,
+    Spark,
 }
 
 pub fn run(args: &SqlArgs) -> Exit {
@@ -54,6 +57,9 @@ pub fn run(args: &SqlArgs) -> Exit {
         DialectArg::Duckdb => Dialect::DuckDb,
         DialectArg::Postgres => Dialect::Postgres,
         DialectArg::Sqlite => Dialect::Sqlite,
+        DialectArg::Bigquery => Dialect::BigQuery,
+        DialectArg::Snowflake => Dialect::Snowflake,
+        DialectArg::Spark => Dialect::Spark,
     };
     let rules = if args.segments.is_empty() {
         None

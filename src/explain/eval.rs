@@ -658,10 +658,16 @@ impl<'a> Evaluator<'a> {
                 if values.is_empty() {
                     V::Unknown
                 } else {
-                    let total: f64 = values.iter().filter_map(V::to_f64).sum();
+                    // Whole numbers and exact decimals: the exact sum divided once, so the result
+                    // does not depend on the order of the records.
+                    let total = if matches!(value.ty, Type::Integer | Type::Decimal) {
+                        sum(&values, &value.ty).to_f64()
+                    } else {
+                        Some(values.iter().filter_map(V::to_f64).sum())
+                    };
                     #[allow(clippy::cast_precision_loss)]
                     let n = values.len() as f64;
-                    V::Num(total / n)
+                    total.map_or(V::Unknown, |t| V::Num(t / n))
                 }
             }
             AggFunc::Min | AggFunc::Max => {
@@ -792,11 +798,15 @@ impl<'a> Evaluator<'a> {
                 let result = match func {
                     PopFunc::Percentile => V::Pct(Pct::Float(percentile)),
                     PopFunc::Rank => int_len(rank),
+                    // In whole numbers: `(r - 1) * k / (n - 1)`, rounded down, plus one.
                     PopFunc::Ntile(k) => {
-                        let g = (percentile * f64::from(*k)).floor() + 1.0;
-                        #[allow(clippy::cast_possible_truncation)]
-                        let g = g as i64;
-                        V::Int(g.min(i64::from(*k)))
+                        let k = i128::from(*k);
+                        let g = if n <= 1 {
+                            1
+                        } else {
+                            (less as i128) * k / ((n - 1) as i128) + 1
+                        };
+                        V::Int(i64::try_from(g.min(k)).unwrap_or(i64::MAX))
                     }
                     PopFunc::ShareOfTotal => match (v.to_f64(), total) {
                         (Some(x), Some(t)) if t != 0.0 => V::Pct(Pct::Float(x / t)),

@@ -12,13 +12,20 @@ pub enum Dialect {
     DuckDb,
     Postgres,
     Sqlite,
+    BigQuery,
+    Snowflake,
+    /// Spark SQL (3.4 or later), in ANSI mode.
+    Spark,
 }
 
 impl Dialect {
-    pub const ALL: [(Dialect, &'static str); 3] = [
+    pub const ALL: [(Dialect, &'static str); 6] = [
         (Dialect::DuckDb, "duckdb"),
         (Dialect::Postgres, "postgres"),
         (Dialect::Sqlite, "sqlite"),
+        (Dialect::BigQuery, "bigquery"),
+        (Dialect::Snowflake, "snowflake"),
+        (Dialect::Spark, "spark"),
     ];
 
     /// The name users give on the command line and read in messages.
@@ -37,6 +44,9 @@ impl Dialect {
             Dialect::DuckDb => "DuckDB",
             Dialect::Postgres => "PostgreSQL",
             Dialect::Sqlite => "SQLite",
+            Dialect::BigQuery => "BigQuery",
+            Dialect::Snowflake => "Snowflake",
+            Dialect::Spark => "Spark SQL",
         }
     }
 
@@ -47,11 +57,22 @@ impl Dialect {
         }
     }
 
+    /// A condition that is false, never unknown, when `test` is unknown (closed world).
+    pub(crate) fn is_true(self, test: &str) -> String {
+        match self {
+            // Snowflake has no `IS TRUE`.
+            Dialect::Snowflake => format!("COALESCE({test}, FALSE)"),
+            _ => format!("({test}) IS TRUE"),
+        }
+    }
+
     pub(crate) fn double(self) -> &'static str {
         match self {
             Dialect::DuckDb => "DOUBLE",
             Dialect::Postgres => "DOUBLE PRECISION",
             Dialect::Sqlite => "REAL",
+            Dialect::BigQuery => "FLOAT64",
+            Dialect::Snowflake | Dialect::Spark => "DOUBLE",
         }
     }
 
@@ -62,26 +83,43 @@ impl Dialect {
 
     pub(crate) fn date_lit(self, d: Date) -> String {
         match self {
-            Dialect::DuckDb | Dialect::Postgres => format!("DATE '{d}'"),
+            Dialect::DuckDb | Dialect::Postgres | Dialect::BigQuery | Dialect::Spark => {
+                format!("DATE '{d}'")
+            }
             // Dates are stored as `YYYY-MM-DD` text, which sorts like the dates.
             Dialect::Sqlite => format!("'{d}'"),
+            // Snowflake reads `DATE '...'` with the session's DATE_INPUT_FORMAT; an explicit
+            // format means the same in every session.
+            Dialect::Snowflake => format!("TO_DATE('{d}', 'YYYY-MM-DD')"),
         }
     }
 
     /// An instant given in microseconds since 1970 (UTC).
     pub(crate) fn instant_lit(self, micros: i64) -> Option<String> {
+        let ts = jiff::Timestamp::from_microsecond(micros).ok()?;
+        let civil = jiff::tz::TimeZone::UTC.to_datetime(ts);
+        let (date, time) = (civil.date(), civil.time().strftime("%H:%M:%S%.f"));
         match self {
-            Dialect::DuckDb | Dialect::Postgres => {
-                let ts = jiff::Timestamp::from_microsecond(micros).ok()?;
-                let civil = jiff::tz::TimeZone::UTC.to_datetime(ts);
-                Some(format!(
-                    "TIMESTAMPTZ '{} {}+00'",
-                    civil.date(),
-                    civil.time().strftime("%H:%M:%S%.f")
-                ))
-            }
+            Dialect::DuckDb | Dialect::Postgres => Some(format!("TIMESTAMPTZ '{date} {time}+00'")),
             // Timestamps are stored as whole microseconds since 1970 (UTC).
             Dialect::Sqlite => Some(micros.to_string()),
+            Dialect::BigQuery => Some(format!("TIMESTAMP '{date} {time}+00'")),
+            // An explicit format: the session's TIMESTAMP_INPUT_FORMAT does not matter.
+            Dialect::Snowflake => {
+                let (time, format) = if civil.subsec_nanosecond() == 0 {
+                    (civil.time().strftime("%H:%M:%S").to_string(), "HH24:MI:SS")
+                } else {
+                    (
+                        civil.time().strftime("%H:%M:%S%.6f").to_string(),
+                        "HH24:MI:SS.FF6",
+                    )
+                };
+                Some(format!(
+                    "TO_TIMESTAMP_TZ('{date} {time} +00:00', 'YYYY-MM-DD {format} TZH:TZM')"
+                ))
+            }
+            // `TIMESTAMP_LTZ`: an instant whatever `spark.sql.timestampType` says.
+            Dialect::Spark => Some(format!("TIMESTAMP_LTZ '{date} {time}+00:00'")),
         }
     }
 
@@ -95,20 +133,42 @@ impl Dialect {
 
     /// An exact decimal constant.
     pub(crate) fn decimal_lit(self, text: &str) -> String {
+        let scale = scale_of(text);
+        let digits = text.chars().filter(char::is_ascii_digit).count();
+        // As narrow as the constant: DuckDB, Snowflake and Spark give `COALESCE`, `CASE` and
+        // arithmetic the width and scale that hold both sides, and a 38-digit constant would
+        // leave no room for the other side's decimals (a sum of cents would be rounded to
+        // whole units).
+        let narrow = |ty: &str| {
+            format!(
+                "CAST({text} AS {ty}({}, {scale}))",
+                digits.max(scale + 1).min(38)
+            )
+        };
         match self {
-            // As narrow as the constant: DuckDB gives `COALESCE`, `CASE` and arithmetic the width
-            // and scale that hold both sides, and a 38-digit constant would leave no room for
-            // the other side's decimals (a sum of cents would be rounded to whole units).
-            Dialect::DuckDb => {
-                let scale = scale_of(text);
-                let digits = text.chars().filter(char::is_ascii_digit).count();
-                format!(
-                    "CAST({text} AS DECIMAL({}, {scale}))",
-                    digits.max(scale + 1).min(38)
-                )
-            }
+            Dialect::DuckDb => narrow("DECIMAL"),
             Dialect::Postgres => format!("{text}::NUMERIC"),
             Dialect::Sqlite => text.to_owned(),
+            // NUMERIC holds 29 digits before the point and 9 after; BIGNUMERIC 38 and 38.
+            Dialect::BigQuery => {
+                if scale <= 9 && digits.saturating_sub(scale) <= 29 {
+                    format!("NUMERIC '{text}'")
+                } else {
+                    format!("BIGNUMERIC '{text}'")
+                }
+            }
+            Dialect::Snowflake => narrow("NUMBER"),
+            Dialect::Spark => narrow("DECIMAL"),
+        }
+    }
+
+    /// The product of two exact decimals, without rounding.
+    pub(crate) fn decimal_product(self, a: &str, b: &str) -> String {
+        match self {
+            // NUMERIC keeps 9 digits after the point and rounds a product to them; BIGNUMERIC
+            // keeps 38, enough for two of segl's decimals (at most 18 each).
+            Dialect::BigQuery => format!("(CAST({a} AS BIGNUMERIC) * {b})"),
+            _ => format!("({a} * {b})"),
         }
     }
 
@@ -119,6 +179,16 @@ impl Dialect {
             Dialect::Postgres => Some(format!("CAST(({ts}) AT TIME ZONE {tz_lit} AS DATE)")),
             Dialect::Sqlite if tz == "UTC" => Some(format!("date(({ts}) / 1000000, 'unixepoch')")),
             Dialect::Sqlite => None,
+            Dialect::BigQuery => Some(format!("DATE({ts}, {tz_lit})")),
+            Dialect::Snowflake => Some(format!("CAST(CONVERT_TIMEZONE({tz_lit}, {ts}) AS DATE)")),
+            // `from_utc_timestamp` moves the instant by the zone's offset; the day is then read
+            // from the microseconds, not with the session's time zone (as `to_date` would).
+            Dialect::Spark => {
+                let m = format!("unix_micros(from_utc_timestamp({ts}, {tz_lit}))");
+                Some(format!(
+                    "date_from_unix_date(CAST(({m} - pmod({m}, 86400000000)) div 86400000000 AS INT))"
+                ))
+            }
         }
     }
 
@@ -131,6 +201,14 @@ impl Dialect {
                 Some(format!("(CAST(unixepoch({date}) AS INTEGER) * 1000000)"))
             }
             Dialect::Sqlite => None,
+            Dialect::BigQuery => Some(format!("TIMESTAMP({date}, {tz_lit})")),
+            Dialect::Snowflake => Some(format!(
+                "TIMESTAMP_TZ_FROM_PARTS(YEAR({date}), MONTH({date}), DAY({date}), 0, 0, 0, 0, {tz_lit})"
+            )),
+            // Midnight UTC of the date, read as a wall-clock time in `tz`.
+            Dialect::Spark => Some(format!(
+                "to_utc_timestamp(timestamp_micros(unix_date({date}) * 86400000000), {tz_lit})"
+            )),
         }
     }
 
@@ -151,29 +229,36 @@ impl Dialect {
                 };
                 format!("CAST(strftime('{f}', {date}) AS INTEGER)")
             }
+            // Integers already (Spark's are 32-bit, which `make_date` takes in ANSI mode).
+            Dialect::BigQuery | Dialect::Snowflake | Dialect::Spark => {
+                format!("EXTRACT({} FROM {date})", part.to_uppercase())
+            }
         }
     }
 
     /// A date from integer year, month and day expressions.
     pub(crate) fn make_date(self, y: &str, m: &str, d: &str) -> String {
         match self {
-            Dialect::DuckDb => format!("make_date({y}, {m}, {d})"),
+            Dialect::DuckDb | Dialect::Spark => format!("make_date({y}, {m}, {d})"),
             Dialect::Postgres => format!(
                 "make_date(CAST({y} AS INTEGER), CAST({m} AS INTEGER), CAST({d} AS INTEGER))"
             ),
             Dialect::Sqlite => format!("printf('%04d-%02d-%02d', {y}, {m}, {d})"),
+            Dialect::BigQuery => format!("DATE({y}, {m}, {d})"),
+            Dialect::Snowflake => format!("DATE_FROM_PARTS({y}, {m}, {d})"),
         }
     }
 
     /// Whole days from `date` to the constant `as_of`.
     pub(crate) fn days_until(self, date: &str, as_of: Date) -> String {
+        let to = self.date_lit(as_of);
         match self {
-            Dialect::DuckDb => format!("date_diff('day', {date}, {})", self.date_lit(as_of)),
-            Dialect::Postgres => format!("({} - {date})", self.date_lit(as_of)),
-            Dialect::Sqlite => format!(
-                "CAST(julianday({}) - julianday({date}) AS INTEGER)",
-                self.date_lit(as_of)
-            ),
+            Dialect::DuckDb => format!("date_diff('day', {date}, {to})"),
+            Dialect::Postgres => format!("({to} - {date})"),
+            Dialect::Sqlite => format!("CAST(julianday({to}) - julianday({date}) AS INTEGER)"),
+            Dialect::BigQuery => format!("DATE_DIFF({to}, {date}, DAY)"),
+            Dialect::Snowflake => format!("DATEDIFF(day, {date}, {to})"),
+            Dialect::Spark => format!("datediff({to}, {date})"),
         }
     }
 
@@ -186,6 +271,9 @@ impl Dialect {
         match self {
             Dialect::DuckDb | Dialect::Postgres => format!("(strpos({v}, {p}) > 0)"),
             Dialect::Sqlite => format!("(instr({v}, {p}) > 0)"),
+            Dialect::BigQuery => format!("(STRPOS({v}, {p}) > 0)"),
+            Dialect::Snowflake => format!("CONTAINS({v}, {p})"),
+            Dialect::Spark => format!("contains({v}, {p})"),
         }
     }
 
@@ -193,6 +281,9 @@ impl Dialect {
         match self {
             Dialect::DuckDb | Dialect::Postgres => format!("starts_with({v}, {p})"),
             Dialect::Sqlite => format!("(substr({v}, 1, length({p})) = {p})"),
+            Dialect::BigQuery => format!("STARTS_WITH({v}, {p})"),
+            Dialect::Snowflake => format!("STARTSWITH({v}, {p})"),
+            Dialect::Spark => format!("startswith({v}, {p})"),
         }
     }
 
@@ -203,6 +294,9 @@ impl Dialect {
             Dialect::Sqlite => {
                 format!("(length({p}) = 0 OR substr({v}, -length({p})) = {p})")
             }
+            Dialect::BigQuery => format!("ENDS_WITH({v}, {p})"),
+            Dialect::Snowflake => format!("ENDSWITH({v}, {p})"),
+            Dialect::Spark => format!("endswith({v}, {p})"),
         }
     }
 
@@ -219,13 +313,33 @@ impl Dialect {
                 if ignore_case { "~*" } else { "~" }
             )),
             Dialect::Sqlite => None,
+            // RE2, searching; `(?i)` folds case by Unicode rules.
+            Dialect::BigQuery => Some(if ignore_case {
+                format!("REGEXP_CONTAINS({v}, CONCAT('(?i)', {p}))")
+            } else {
+                format!("REGEXP_CONTAINS({v}, {p})")
+            }),
+            // REGEXP_LIKE and RLIKE must match the whole text; REGEXP_INSTR searches.
+            Dialect::Snowflake => Some(if ignore_case {
+                format!("(REGEXP_INSTR({v}, {p}, 1, 1, 0, 'i') > 0)")
+            } else {
+                format!("(REGEXP_INSTR({v}, {p}) > 0)")
+            }),
+            // Java regular expressions, searching; `(?i)` alone folds only A to Z.
+            Dialect::Spark => Some(if ignore_case {
+                format!("({v} RLIKE CONCAT('(?iu)', {p}))")
+            } else {
+                format!("({v} RLIKE {p})")
+            }),
         }
     }
 
     pub(crate) fn text_length(self, v: &str) -> String {
         match self {
             Dialect::DuckDb | Dialect::Sqlite => format!("length({v})"),
-            Dialect::Postgres => format!("char_length({v})"),
+            Dialect::Postgres | Dialect::Spark => format!("char_length({v})"),
+            Dialect::BigQuery => format!("CHAR_LENGTH({v})"),
+            Dialect::Snowflake => format!("LENGTH({v})"),
         }
     }
 
@@ -235,6 +349,10 @@ impl Dialect {
             Dialect::DuckDb => format!("len({v})"),
             Dialect::Postgres => format!("cardinality({v})"),
             Dialect::Sqlite => format!("json_array_length({v})"),
+            Dialect::BigQuery => format!("ARRAY_LENGTH({v})"),
+            Dialect::Snowflake => format!("ARRAY_SIZE({v})"),
+            // Not `size`, which gives -1 for an unknown list outside ANSI mode.
+            Dialect::Spark => format!("array_size({v})"),
         }
     }
 
@@ -244,6 +362,9 @@ impl Dialect {
             Dialect::DuckDb => Some(format!("list_transform({v}, x -> lower(x))")),
             Dialect::Postgres => Some(format!("ARRAY(SELECT lower(x) FROM unnest({v}) AS x)")),
             Dialect::Sqlite => None,
+            Dialect::BigQuery => Some(format!("ARRAY(SELECT LOWER(x) FROM UNNEST({v}) AS x)")),
+            Dialect::Snowflake => Some(format!("TRANSFORM({v}, x -> LOWER(CAST(x AS VARCHAR)))")),
+            Dialect::Spark => Some(format!("transform({v}, x -> lower(x))")),
         }
     }
 
@@ -255,31 +376,48 @@ impl Dialect {
             Dialect::Sqlite => {
                 format!("EXISTS (SELECT 1 FROM json_each({list}) WHERE value = {needle})")
             }
+            Dialect::BigQuery => format!("({needle} IN UNNEST({list}))"),
+            // Snowflake's arrays hold VARIANT values.
+            Dialect::Snowflake => format!("ARRAY_CONTAINS(CAST({needle} AS VARIANT), {list})"),
+            Dialect::Spark => format!("array_contains({list}, {needle})"),
         }
     }
 
     /// The smaller of two numbers.
     pub(crate) fn least(self, a: &str, b: &str) -> String {
         match self {
-            Dialect::DuckDb | Dialect::Postgres => format!("LEAST({a}, {b})"),
+            Dialect::DuckDb
+            | Dialect::Postgres
+            | Dialect::BigQuery
+            | Dialect::Snowflake
+            | Dialect::Spark => format!("LEAST({a}, {b})"),
             Dialect::Sqlite => format!("MIN({a}, {b})"),
         }
     }
 
-    /// The whole part of a non-negative number, as an integer.
-    pub(crate) fn floor_int(self, x: &str) -> String {
+    /// The quotient of two non-negative integers, rounded down, as an integer.
+    pub(crate) fn int_div(self, a: &str, b: &str) -> String {
         match self {
-            Dialect::DuckDb | Dialect::Postgres => format!("CAST(floor({x}) AS BIGINT)"),
-            // Casting to an integer truncates in SQLite, which is the floor for x >= 0.
-            Dialect::Sqlite => format!("CAST({x} AS INTEGER)"),
+            Dialect::DuckDb => format!("({a} // {b})"),
+            Dialect::Postgres | Dialect::Sqlite => format!("({a} / {b})"),
+            Dialect::BigQuery => format!("DIV({a}, {b})"),
+            // `/` gives a decimal rounded to a few places after the point in Snowflake (so a
+            // quotient just below a whole number could round up); without the remainder the
+            // division is exact.
+            Dialect::Snowflake => format!("CAST((({a}) - MOD({a}, {b})) / {b} AS BIGINT)"),
+            Dialect::Spark => format!("({a} div {b})"),
         }
     }
 
     /// A floating-point number rounded half away from zero.
     pub(crate) fn round_double(self, x: &str) -> String {
         match self {
-            // DuckDB's and SQLite's `round` round halves away from zero already.
-            Dialect::DuckDb | Dialect::Sqlite => format!("round({x})"),
+            // These round halves away from zero already (Spark: HALF_UP).
+            Dialect::DuckDb
+            | Dialect::Sqlite
+            | Dialect::BigQuery
+            | Dialect::Snowflake
+            | Dialect::Spark => format!("round({x})"),
             // PostgreSQL rounds floating-point halves to even; compute it from the fraction.
             Dialect::Postgres => format!(
                 "(trunc({x}) + CASE WHEN abs({x} - trunc({x})) >= 0.5 THEN sign({x}) ELSE 0 END)"
@@ -290,7 +428,12 @@ impl Dialect {
     /// An exact decimal rounded half away from zero to a whole number.
     pub(crate) fn round_decimal(self, x: &str) -> String {
         match self {
-            Dialect::DuckDb | Dialect::Postgres | Dialect::Sqlite => format!("round({x})"),
+            Dialect::DuckDb
+            | Dialect::Postgres
+            | Dialect::Sqlite
+            | Dialect::BigQuery
+            | Dialect::Snowflake
+            | Dialect::Spark => format!("round({x})"),
         }
     }
 
@@ -299,8 +442,10 @@ impl Dialect {
         match self {
             // Wide enough for any whole number (BIGINT has 19 digits), and no wider: see
             // `decimal_lit`.
-            Dialect::DuckDb => format!("CAST({x} AS DECIMAL(19, 0))"),
+            Dialect::DuckDb | Dialect::Spark => format!("CAST({x} AS DECIMAL(19, 0))"),
+            Dialect::Snowflake => format!("CAST({x} AS NUMBER(19, 0))"),
             Dialect::Postgres => format!("CAST({x} AS NUMERIC)"),
+            Dialect::BigQuery => format!("CAST({x} AS NUMERIC)"),
             Dialect::Sqlite => x.to_owned(),
         }
     }
@@ -308,4 +453,95 @@ impl Dialect {
 
 fn scale_of(text: &str) -> usize {
     text.split_once('.').map_or(0, |(_, f)| f.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bigquery_decimals_are_numeric_until_they_need_bignumeric() {
+        let d = Dialect::BigQuery;
+        assert_eq!(d.decimal_lit("0.8"), "NUMERIC '0.8'");
+        assert_eq!(d.decimal_lit("-12.123456789"), "NUMERIC '-12.123456789'");
+        assert_eq!(d.decimal_lit("0.1234567891"), "BIGNUMERIC '0.1234567891'");
+        let wide = "1".repeat(30);
+        assert_eq!(d.decimal_lit(&wide), format!("BIGNUMERIC '{wide}'"));
+        assert_eq!(
+            d.decimal_product("`a`", "`b`"),
+            "(CAST(`a` AS BIGNUMERIC) * `b`)"
+        );
+        assert_eq!(Dialect::Spark.decimal_product("a", "b"), "(a * b)");
+    }
+
+    #[test]
+    fn narrow_decimal_constants() {
+        assert_eq!(
+            Dialect::Snowflake.decimal_lit("172.40"),
+            "CAST(172.40 AS NUMBER(5, 2))"
+        );
+        assert_eq!(
+            Dialect::Spark.decimal_lit("0.05"),
+            "CAST(0.05 AS DECIMAL(3, 2))"
+        );
+    }
+
+    #[test]
+    fn instants_name_their_offset() {
+        let whole = 1_779_573_600_000_000; // 2026-05-23 22:00:00 UTC
+        assert_eq!(
+            Dialect::BigQuery.instant_lit(whole).as_deref(),
+            Some("TIMESTAMP '2026-05-23 22:00:00+00'")
+        );
+        assert_eq!(
+            Dialect::Spark.instant_lit(whole).as_deref(),
+            Some("TIMESTAMP_LTZ '2026-05-23 22:00:00+00:00'")
+        );
+        assert_eq!(
+            Dialect::Snowflake.instant_lit(whole).as_deref(),
+            Some("TO_TIMESTAMP_TZ('2026-05-23 22:00:00 +00:00', 'YYYY-MM-DD HH24:MI:SS TZH:TZM')")
+        );
+        assert_eq!(
+            Dialect::Snowflake.instant_lit(whole - 1).as_deref(),
+            Some(
+                "TO_TIMESTAMP_TZ('2026-05-23 21:59:59.999999 +00:00', \
+                 'YYYY-MM-DD HH24:MI:SS.FF6 TZH:TZM')"
+            )
+        );
+    }
+
+    #[test]
+    fn whole_number_division_is_exact() {
+        assert_eq!(Dialect::BigQuery.int_div("a", "b"), "DIV(a, b)");
+        assert_eq!(
+            Dialect::Snowflake.int_div("a", "b"),
+            "CAST(((a) - MOD(a, b)) / b AS BIGINT)"
+        );
+        assert_eq!(Dialect::Spark.int_div("a", "b"), "(a div b)");
+    }
+
+    #[test]
+    fn closed_world_tests() {
+        assert_eq!(
+            Dialect::Snowflake.is_true("a > 1"),
+            "COALESCE(a > 1, FALSE)"
+        );
+        assert_eq!(Dialect::BigQuery.is_true("a > 1"), "(a > 1) IS TRUE");
+    }
+
+    #[test]
+    fn regular_expressions_search_in_every_warehouse() {
+        assert_eq!(
+            Dialect::Snowflake.regex("v", "'a'", false).as_deref(),
+            Some("(REGEXP_INSTR(v, 'a') > 0)")
+        );
+        assert_eq!(
+            Dialect::Spark.regex("v", "'a'", true).as_deref(),
+            Some("(v RLIKE CONCAT('(?iu)', 'a'))")
+        );
+        assert_eq!(
+            Dialect::BigQuery.regex("v", "'a'", false).as_deref(),
+            Some("REGEXP_CONTAINS(v, 'a')")
+        );
+    }
 }

@@ -168,7 +168,7 @@ struct Frame {
     layers: Vec<Vec<(String, String)>>,
     /// Columns by expression text (or rule id), with the layer that computes them.
     memo: HashMap<String, (String, usize)>,
-    /// Rule column names in use.
+    /// Rule column names in use, lower-cased (some engines compare names ignoring case).
     used: std::collections::HashSet<String>,
 }
 
@@ -243,7 +243,8 @@ impl<'a> Compiler<'a> {
     fn cte_name(&mut self, wanted: &str) -> String {
         let mut name = wanted.to_owned();
         let mut n = 1;
-        while !self.cte_names.insert(name.clone()) {
+        // Some engines (BigQuery, Spark) compare names ignoring case.
+        while !self.cte_names.insert(name.to_lowercase()) {
             n += 1;
             name = format!("{wanted}_{n}");
         }
@@ -382,7 +383,7 @@ impl<'a> Compiler<'a> {
                 .entity(entity)
                 .fields
                 .iter()
-                .map(|f| f.name.clone())
+                .map(|f| f.name.to_lowercase())
                 .collect(),
         };
         let mut needs = Needs::default();
@@ -603,7 +604,7 @@ impl<'a> Compiler<'a> {
             };
             let value_ty = value.as_ref().map(|v| v.ty.clone());
             if !self.d.exact_decimals()
-                && matches!(func, AggFunc::Sum)
+                && matches!(func, AggFunc::Sum | AggFunc::Avg)
                 && value_ty == Some(Type::Decimal)
             {
                 return Err(self.inexact(e.span, "add up decimal numbers"));
@@ -612,6 +613,13 @@ impl<'a> Compiler<'a> {
                 AggFunc::Count => format!("COUNT({})", only(pred, &val)),
                 AggFunc::CountDistinct => format!("COUNT(DISTINCT {})", only(pred, &val)),
                 AggFunc::Sum => format!("SUM({})", only(pred, &val)),
+                // Whole numbers and exact decimals: the exact sum divided once by the count, as
+                // `segl run` does (a floating-point running sum depends on the row order).
+                AggFunc::Avg if matches!(value_ty, Some(Type::Integer | Type::Decimal)) => {
+                    let d = self.d.double();
+                    let kept = only(pred, &val);
+                    format!("(CAST(SUM({kept}) AS {d}) / CAST(NULLIF(COUNT({kept}), 0) AS {d}))")
+                }
                 AggFunc::Avg => format!(
                     "AVG({})",
                     only(pred, &format!("CAST({val} AS {})", self.d.double()))
@@ -804,9 +812,16 @@ impl<'a> Compiler<'a> {
             PopFunc::Percentile => {
                 format!("PERCENT_RANK() OVER (PARTITION BY {groups} ORDER BY {v} ASC)")
             }
+            // `floor(percentile * k) + 1` in whole numbers, as `segl run` computes it:
+            // `(r - 1) * k / (n - 1) + 1` (floating point would put 57% of 100 in group 57).
             PopFunc::Ntile(k) => {
-                let pr = format!("PERCENT_RANK() OVER (PARTITION BY {groups} ORDER BY {v} ASC)");
-                let group = format!("{} + 1", self.d.floor_int(&format!("{pr} * {k}")));
+                let r = format!("RANK() OVER (PARTITION BY {groups} ORDER BY {v} ASC)");
+                let n = format!("COUNT(*) OVER (PARTITION BY {groups})");
+                let group = format!(
+                    "CASE WHEN {n} <= 1 THEN 1 ELSE {} + 1 END",
+                    self.d
+                        .int_div(&format!("({r} - 1) * {k}"), &format!("({n} - 1)"))
+                );
                 self.d.least(&k.to_string(), &group)
             }
             PopFunc::Rank => format!("RANK() OVER (PARTITION BY {groups} ORDER BY {v} DESC)"),
@@ -869,7 +884,7 @@ impl<'a> Compiler<'a> {
             return Ok(Sql::at(self.q(col), layer + 1));
         }
         let x = build(self, frame)?;
-        let col = if frame.used.insert(name.to_owned()) {
+        let col = if frame.used.insert(name.to_lowercase()) {
             name.to_owned()
         } else {
             self.fresh("r")
@@ -889,7 +904,7 @@ impl<'a> Compiler<'a> {
     fn condition(&mut self, frame: &mut Frame, e: &Expr) -> Result<Sql> {
         let x = self.value(frame, e)?;
         Ok(if e.nullable {
-            Sql::at(format!("({}) IS TRUE", x.text), x.layer)
+            Sql::at(self.d.is_true(&x.text), x.layer)
         } else {
             x
         })
@@ -1142,6 +1157,7 @@ impl<'a> Compiler<'a> {
                     CompareOp::Ge => ">=",
                 };
                 closed(
+                    d,
                     format!("{} {o} {}", l.text, r.text),
                     lhs.nullable || rhs.nullable,
                     l.layer.max(r.layer),
@@ -1176,7 +1192,7 @@ impl<'a> Compiler<'a> {
                         )
                     })?,
                 };
-                closed(text, value.nullable || pattern.nullable, layer)
+                closed(d, text, value.nullable || pattern.nullable, layer)
             }
             ExprKind::IsKnown(x) => {
                 let v = self.value(frame, x)?;
@@ -1208,7 +1224,7 @@ impl<'a> Compiler<'a> {
                 if opts.is_empty() {
                     Sql::at(d.bool_lit(false).to_owned(), 1)
                 } else {
-                    closed(format!("{vt} IN ({})", opts.join(", ")), nullable, layer)
+                    closed(d, format!("{vt} IN ({})", opts.join(", ")), nullable, layer)
                 }
             }
             ExprKind::Between { value, low, high } => {
@@ -1217,6 +1233,7 @@ impl<'a> Compiler<'a> {
                 let hi = self.value(frame, high)?;
                 let layer = v.layer.max(lo.layer).max(hi.layer);
                 closed(
+                    d,
                     format!("{} >= {} AND {} <= {}", v.text, lo.text, v.text, hi.text),
                     value.nullable || low.nullable || high.nullable,
                     layer,
@@ -1229,7 +1246,7 @@ impl<'a> Compiler<'a> {
                 } else {
                     d.text_length(&v.text)
                 };
-                closed(format!("{len} = 0"), x.nullable, v.layer)
+                closed(d, format!("{len} = 0"), x.nullable, v.layer)
             }
             ExprKind::ListContains {
                 list,
@@ -1251,6 +1268,7 @@ impl<'a> Compiler<'a> {
                     (l.text, el.text)
                 };
                 closed(
+                    d,
                     d.list_has(&lt, &et),
                     list.nullable || element.nullable,
                     l.layer.max(el.layer),
@@ -1304,12 +1322,12 @@ impl<'a> Compiler<'a> {
                         .collect::<Vec<_>>()
                         .join(if all { " AND " } else { " OR " })
                 };
-                closed(text, list.nullable, l.layer)
+                closed(d, text, list.nullable, l.layer)
             }
             ExprKind::InWindow { value, window } => {
                 let v = self.value(frame, value)?;
                 let text = self.in_window(&v.text, &value.ty, window, span)?;
-                closed(text, value.nullable, v.layer)
+                closed(d, text, value.nullable, v.layer)
             }
             ExprKind::DaysSince(x) => {
                 let v = self.value(frame, x)?;
@@ -1427,6 +1445,7 @@ impl<'a> Compiler<'a> {
         let text = match op {
             ArithOp::Add => format!("({} + {})", l.text, r.text),
             ArithOp::Sub => format!("({} - {})", l.text, r.text),
+            ArithOp::Mul if e.ty == Type::Decimal => self.d.decimal_product(&l.text, &r.text),
             ArithOp::Mul => format!("({} * {})", l.text, r.text),
             // Division by zero is unknown.
             ArithOp::Div => format!(
@@ -1575,15 +1594,8 @@ impl<'a> Compiler<'a> {
 }
 
 /// A test that is false, never unknown, when a value it reads is unknown.
-fn closed(test: String, nullable: bool, layer: usize) -> Sql {
-    Sql::at(
-        if nullable {
-            format!("({test}) IS TRUE")
-        } else {
-            test
-        },
-        layer,
-    )
+fn closed(d: Dialect, test: String, nullable: bool, layer: usize) -> Sql {
+    Sql::at(if nullable { d.is_true(&test) } else { test }, layer)
 }
 
 fn pop_name(f: PopFunc) -> &'static str {

@@ -303,3 +303,53 @@ fn every_counts_a_record_with_an_unknown_condition_against_it() {
     let (code, stdout, stderr) = segl(&["test", dir.to_str().unwrap()]);
     assert_eq!(code, 0, "{stdout}{stderr}");
 }
+
+/// An average of exact decimals is their exact sum divided once by the count: the same records
+/// in another order in the data file give the same average (a floating-point running sum gave
+/// 250.00000000000003 for one order and 250 for the other).
+#[test]
+fn an_average_of_money_does_not_depend_on_record_order() {
+    let dir = root().join("tests/fixtures/run/average-of-money");
+    let out = std::env::temp_dir().join(format!("segl-avg-{}.csv", std::process::id()));
+    let (code, _, stderr) = segl(&["run", dir.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(
+        std::fs::read_to_string(&out).unwrap(),
+        "id,average_above_250,average_at_least_250\nc1,false,true\nc2,false,true\n"
+    );
+    let _ = std::fs::remove_file(&out);
+    let (code, stdout, stderr) = segl(&["test", dir.to_str().unwrap()]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+}
+
+/// `ntile(k)` is computed in whole numbers, as documented (`floor(percentile * k) + 1`): the
+/// customer at exactly the 57th percentile is in group 58, in the engine and in `segl why`
+/// (floating point gave 0.57 * 100 = 56.99999999999999 and group 57).
+#[test]
+fn ntile_is_exact_at_group_boundaries() {
+    let dir = root().join("tests/fixtures/run/ntile-exact");
+    let out = std::env::temp_dir().join(format!("segl-ntile-{}.csv", std::process::id()));
+    let (code, _, stderr) = segl(&["run", dir.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    assert_eq!(code, 0, "{stderr}");
+    let text = std::fs::read_to_string(&out).unwrap();
+    let _ = std::fs::remove_file(&out);
+    let members = |column: usize| -> Vec<String> {
+        text.lines()
+            .skip(1)
+            .filter(|l| l.split(',').nth(column) == Some("true"))
+            .map(|l| l.split(',').next().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(members(1), vec!["c057"], "group_58");
+    assert_eq!(members(2), vec!["c056"], "group_57");
+    let (code, stdout, stderr) = segl(&[
+        "why",
+        "c057",
+        "-p",
+        dir.to_str().unwrap(),
+        "--segment",
+        "group_58",
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("segment group_58: in"), "{stdout}");
+}

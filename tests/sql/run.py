@@ -3,11 +3,16 @@
 
     run.py ENGINE DATA_DIR SQL_FILE OUT_DIR
 
-ENGINE is duckdb, sqlite or postgres (PostgreSQL: connection string in SEGL_PG_DSN; a fresh
-schema is created and dropped). The CSV files of `rules/data` are loaded into one table per
+ENGINE is duckdb, sqlite, postgres or spark (PostgreSQL: connection string in SEGL_PG_DSN; a
+fresh schema is created and dropped. Spark: a local PySpark session in ANSI mode with the session
+time zone UTC, the tables as temporary views). The CSV files of `rules/data` are loaded into one table per
 entity with the column types segl expects (see docs/sql.md, "Tables"), the script's queries run,
 and each entity's membership is written to OUT_DIR/ENTITY.csv (booleans as true/false, unknown as
 an empty cell), in the query's row order.
+
+With SEGL_SQL_QUOTING naming a JSON file (a list of one-row `SELECT <text> AS <name>` queries),
+each query also runs and OUT_DIR/quoting.json gets, per query, [column name, value]: what the
+engine read from segl's quoted identifier and literal.
 """
 
 import csv
@@ -57,6 +62,8 @@ SQL_TYPES = {
     # JSON arrays, decimals as REAL.
     "sqlite": {"text": "TEXT", "int": "INTEGER", "decimal": "REAL", "date": "TEXT",
                "timestamp": "INTEGER", "bool": "INTEGER", "list": "TEXT"},
+    "spark": {"text": "STRING", "int": "BIGINT", "decimal": "DECIMAL(18,2)", "date": "DATE",
+              "timestamp": "TIMESTAMP", "bool": "BOOLEAN", "list": "ARRAY<STRING>"},
 }
 
 
@@ -98,6 +105,24 @@ def connect(engine):
     if engine == "sqlite":
         import sqlite3
         return sqlite3.connect(":memory:")
+    if engine == "spark":
+        # Spark talks to itself over the network: keep it on loopback.
+        os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+        from pyspark.sql import SparkSession
+        session = (SparkSession.builder.master("local[2]").appName("segl-sql-test")
+                   .config("spark.driver.host", "127.0.0.1")
+                   .config("spark.driver.bindAddress", "127.0.0.1")
+                   # The SQL must not depend on it; SEGL_SPARK_SESSION_TZ tries another zone.
+                   .config("spark.sql.session.timeZone",
+                           os.environ.get("SEGL_SPARK_SESSION_TZ", "UTC"))
+                   .config("spark.sql.ansi.enabled", "true")
+                   .config("spark.sql.decimalOperations.allowPrecisionLoss", "false")
+                   .config("spark.sql.shuffle.partitions", "2")
+                   .config("spark.ui.enabled", "false")
+                   .config("spark.ui.showConsoleProgress", "false")
+                   .getOrCreate())
+        session.sparkContext.setLogLevel("ERROR")
+        return session
     if engine == "postgres":
         import psycopg
         conn = psycopg.connect(os.environ["SEGL_PG_DSN"], autocommit=True)
@@ -110,18 +135,36 @@ def connect(engine):
     raise SystemExit(f"unknown engine {engine}")
 
 
+def read_rows(engine, file, columns, data_dir):
+    with open(os.path.join(data_dir, file), newline="", encoding="utf-8") as f:
+        reader = csv.reader(f)
+        header = next(reader)
+        assert header == [c for c, _ in columns], (file, header)
+        return [tuple(convert(engine, t, cell) for (_, t), cell in zip(columns, row))
+                for row in reader]
+
+
+def load_spark(session, data_dir):
+    """One temporary view per entity, from a DataFrame with the documented column types."""
+    from pyspark.sql.types import StructType, StructField, _parse_datatype_string
+    types = SQL_TYPES["spark"]
+    for entity, (file, columns) in SCHEMA.items():
+        schema = StructType([StructField(c, _parse_datatype_string(types[t]), True)
+                             for c, t in columns])
+        rows = read_rows("spark", file, columns, data_dir)
+        session.createDataFrame(rows, schema).createOrReplaceTempView(entity)
+
+
 def load(engine, conn, data_dir):
+    if engine == "spark":
+        load_spark(conn, data_dir)
+        return
     types = SQL_TYPES[engine]
     mark = "%s" if engine == "postgres" else "?"
     for entity, (file, columns) in SCHEMA.items():
         cols = ", ".join(f"{quote(c)} {types[t]}" for c, t in columns)
         conn.execute(f"CREATE TABLE {quote(entity)} ({cols})")
-        with open(os.path.join(data_dir, file), newline="", encoding="utf-8") as f:
-            reader = csv.reader(f)
-            header = next(reader)
-            assert header == [c for c, _ in columns], (file, header)
-            rows = [tuple(convert(engine, t, cell) for (_, t), cell in zip(columns, row))
-                    for row in reader]
+        rows = read_rows(engine, file, columns, data_dir)
         marks = ", ".join([mark] * len(columns))
         insert = f"INSERT INTO {quote(entity)} VALUES ({marks})"
         if engine == "postgres":
@@ -147,6 +190,20 @@ def main():
         script = f.read()
     conn = connect(engine)
     try:
+        quoting = os.environ.get("SEGL_SQL_QUOTING")
+        if quoting:
+            with open(quoting, encoding="utf-8") as f:
+                queries = json.load(f)
+            read = []
+            for query in queries:
+                if engine == "spark":
+                    frame = conn.sql(query)
+                    read.append([frame.columns[0], frame.collect()[0][0]])
+                else:
+                    cur = conn.execute(query)
+                    read.append([cur.description[0][0], cur.fetchone()[0]])
+            with open(os.path.join(out_dir, "quoting.json"), "w", encoding="utf-8") as out:
+                json.dump(read, out, ensure_ascii=False)
         load(engine, conn, data_dir)
         parts = re.split(r"^(?=-- Membership of each )", script, flags=re.M)
         for part in parts:
@@ -154,9 +211,15 @@ def main():
             if not m:
                 continue
             entity = m.group(1)
-            cur = conn.execute(part.strip().rstrip(";"))
-            names = [d[0] for d in cur.description]
-            rows = cur.fetchall()
+            query = part.strip().rstrip(";")
+            if engine == "spark":
+                frame = conn.sql(query)
+                names = frame.columns
+                rows = [tuple(r) for r in frame.collect()]
+            else:
+                cur = conn.execute(query)
+                names = [d[0] for d in cur.description]
+                rows = cur.fetchall()
             # SQLite has no boolean type: segment columns (neither key, tier nor score) hold 0/1.
             bool_cols = set()
             if engine == "sqlite":
@@ -175,7 +238,10 @@ def main():
     finally:
         if engine == "postgres":
             conn.execute(f"DROP SCHEMA IF EXISTS {conn.segl_schema} CASCADE")
-        conn.close()
+        if engine == "spark":
+            conn.stop()
+        else:
+            conn.close()
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 //! Checks across records: keys used twice, and records whose related record is not in the data.
 
-use std::collections::{HashMap, HashSet};
+use datafusion::common::{HashMap, HashSet};
 
 use datafusion::arrow::array::{Array, ArrayRef};
 use datafusion::arrow::compute::cast;
@@ -93,11 +93,11 @@ pub(super) fn duplicate_keys(
             continue;
         }
         match first.entry(keyed.row(i)) {
-            std::collections::hash_map::Entry::Occupied(e) => {
+            datafusion::common::hash_map::Entry::Occupied(e) => {
                 repeats.push((*e.get(), i));
                 distinct.insert(*e.get());
             }
-            std::collections::hash_map::Entry::Vacant(e) => {
+            datafusion::common::hash_map::Entry::Vacant(e) => {
                 e.insert(i);
             }
         }

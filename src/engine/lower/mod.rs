@@ -474,6 +474,8 @@ impl Planner<'_> {
         let mut agg_exprs = Vec::new();
         let mut names = Vec::new();
         let mut distinct: Vec<(String, Option<Df>, Df)> = Vec::new();
+        // Exact averages: the position of the sum in `names`, and the name of its count.
+        let mut avg_counts: HashMap<usize, String> = HashMap::new();
         for ((_, e), (w, filt, v)) in aggs.iter().zip(&slots) {
             let ExprKind::Aggregate { func, .. } = &e.kind else {
                 continue;
@@ -510,6 +512,21 @@ impl Planner<'_> {
                     agg::count_distinct(only(both(w, filt), v.unwrap_or_else(one))?)
                 }
                 AggFunc::Sum => agg::sum(only(both(w, filt), v.unwrap_or_else(one))?),
+                // An average of whole numbers or exact decimals is their exact sum divided by
+                // their count, once: a float running sum would depend on the order of the
+                // records in the data file (250.00 could become 250.00000000000003).
+                AggFunc::Avg if exact_avg(e) => {
+                    let counted = self.fresh();
+                    agg_exprs.push(
+                        agg::count(only(
+                            both(w.clone(), filt.clone()),
+                            v.clone().unwrap_or_else(one),
+                        )?)
+                        .alias(counted.clone()),
+                    );
+                    avg_counts.insert(names.len(), counted);
+                    agg::sum(only(both(w, filt), v.unwrap_or_else(one))?)
+                }
                 AggFunc::Avg => agg::avg(only(
                     both(w, filt),
                     cast(v.unwrap_or_else(one), DataType::Float64),
@@ -556,10 +573,18 @@ impl Planner<'_> {
         let schema = grouped.schema().clone();
         let mut df = df.join(grouped, JoinType::Left, &[&key_col], &[&key_name], None)?;
         // Over no related records: count and sum are 0, any is false, every is true.
-        for ((key, e), name) in aggs.iter().zip(names) {
+        for (i, ((key, e), name)) in aggs.iter().zip(names).enumerate() {
             let ExprKind::Aggregate { func, .. } = &e.kind else {
                 continue;
             };
+            if let Some(counted) = avg_counts.get(&i) {
+                let out = self.fresh();
+                let avg = cast(ident(name), DataType::Float64)
+                    / cast(ident(counted.clone()), DataType::Float64);
+                df = df.with_column(&out, avg)?;
+                frame.memo.insert(key.clone(), out);
+                continue;
+            }
             let column = ident(name.clone());
             let zero = || -> Result<Df> {
                 // Distinct counts are not in the grouped schema; they are counts (Int64).
@@ -1211,24 +1236,33 @@ impl Planner<'_> {
         };
         let mut windowed: Vec<(String, Df)> = Vec::new();
         let result = match func {
-            PopFunc::Percentile | PopFunc::Ntile(_) => {
+            PopFunc::Percentile => {
                 let pr = win::percent_rank()
                     .partition_by(groups)
                     .order_by(asc(&v))
                     .build()?;
                 let name = self.fresh();
                 windowed.push((name.clone(), pr));
-                let pr = ident(name);
-                match func {
-                    PopFunc::Ntile(k) => {
-                        let k = f64::from(k);
-                        let group = cast(f::floor(pr * lit(k)), DataType::Int64) + lit(1_i64);
-                        #[allow(clippy::cast_possible_truncation)]
-                        let top = lit(k as i64);
-                        unknown_to_null(f::least(vec![top, group]))?
-                    }
-                    _ => unknown_to_null(pr)?,
-                }
+                unknown_to_null(ident(name))?
+            }
+            // `floor(percentile * k) + 1` in whole numbers: `(r - 1) * k / (n - 1) + 1`, where
+            // `r` is the rank from the smallest value and `n` the number of known values. In
+            // floating point, 57 / 100 * 100 is 56.99999999999999 and would fall a group short.
+            PopFunc::Ntile(k) => {
+                let r = win::rank()
+                    .partition_by(groups.clone())
+                    .order_by(asc(&v))
+                    .build()?;
+                let n = window_count(lit(1_i64)).partition_by(groups).build()?;
+                let (r_name, n_name) = (self.fresh(), self.fresh());
+                windowed.push((r_name.clone(), r));
+                windowed.push((n_name.clone(), n));
+                let k = lit(i64::from(k));
+                let r = cast(ident(r_name), DataType::Int64);
+                let n = cast(ident(n_name), DataType::Int64);
+                let group = when(n.clone().lt_eq(lit(1_i64)), lit(1_i64))
+                    .otherwise((r - lit(1_i64)) * k.clone() / (n - lit(1_i64)) + lit(1_i64))?;
+                unknown_to_null(f::least(vec![k, group]))?
             }
             PopFunc::Rank => {
                 let r = win::rank()
@@ -1406,6 +1440,15 @@ fn unless_zero(x: Df) -> Result<Df> {
 }
 
 /// `sum(x) OVER (...)`: the sum aggregate used as a window function.
+fn window_count(x: Df) -> Df {
+    Df::WindowFunction(Box::new(
+        datafusion::logical_expr::expr::WindowFunction::new(
+            datafusion::functions_aggregate::count::count_udaf(),
+            vec![x],
+        ),
+    ))
+}
+
 fn window_sum(x: Df) -> Df {
     Df::WindowFunction(Box::new(
         datafusion::logical_expr::expr::WindowFunction::new(
@@ -1466,4 +1509,12 @@ pub fn column_expr(program: &Program, entity: EntityId, name: &str) -> Option<Ex
         nullable: d.value.nullable,
         span: d.span,
     })
+}
+
+/// Whether an average is computed from an exact sum: over whole numbers and exact decimals.
+fn exact_avg(e: &Expr) -> bool {
+    match &e.kind {
+        ExprKind::Aggregate { value: Some(v), .. } => matches!(v.ty, Type::Integer | Type::Decimal),
+        _ => false,
+    }
 }
