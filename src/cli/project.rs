@@ -44,7 +44,7 @@ pub struct Ready {
     pub settings: RunSettings,
 }
 
-fn stderr_color(choice: ColorChoice) -> bool {
+pub fn stderr_color(choice: ColorChoice) -> bool {
     match choice {
         ColorChoice::Always => true,
         ColorChoice::Never => false,
@@ -56,7 +56,7 @@ fn stderr_color(choice: ColorChoice) -> bool {
 }
 
 /// Prints diagnostics to standard error; returns true when one of them is an error.
-fn report(diagnostics: &[Diagnostic], sources: &SourceMap, color: bool) -> bool {
+pub fn report(diagnostics: &[Diagnostic], sources: &SourceMap, color: bool) -> bool {
     if diagnostics.is_empty() {
         return false;
     }
@@ -89,7 +89,7 @@ impl Progress {
     }
 }
 
-fn project_dir(path: &Path) -> PathBuf {
+pub fn project_dir(path: &Path) -> PathBuf {
     if path.is_file() {
         path.parent()
             .map_or_else(|| PathBuf::from("."), Path::to_path_buf)

@@ -186,6 +186,13 @@ registry! {
     E0912 Error Stable "file segl wrote was changed by hand";
     E0913 Error Stable "two views or models with the same name";
     E0914 Error Stable "name that dbt cannot use";
+    // Segments over time: `segl diff`, `segl run --history`.
+    E1000 Error Stable "project not in a git repository";
+    E1001 Error Stable "unknown git revision";
+    E1002 Error Stable "project missing at the revision";
+    E1003 Error Stable "rules at the revision do not check";
+    E1004 Error Stable "history file segl cannot use";
+    W1000 Warning Stable "parameter unknown at the revision";
 }
 
 impl Code {

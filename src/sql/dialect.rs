@@ -461,11 +461,14 @@ impl Dialect {
     /// SQLite ignore case even in quoted names; PostgreSQL cuts names after 63 bytes.
     pub(crate) fn ident_key(self, name: &str) -> String {
         match self {
-            Dialect::DuckDb | Dialect::Sqlite | Dialect::BigQuery | Dialect::Spark => {
-                name.to_lowercase()
-            }
-            // Quoted names keep their case in Snowflake.
-            Dialect::Snowflake => name.to_owned(),
+            // BigQuery and Spark compare column names ignoring case; Snowflake does too once
+            // `QUOTED_IDENTIFIERS_IGNORE_CASE` is set (see docs/sql.md), so names that differ
+            // only in case are taken for one there as well.
+            Dialect::DuckDb
+            | Dialect::Sqlite
+            | Dialect::BigQuery
+            | Dialect::Snowflake
+            | Dialect::Spark => name.to_lowercase(),
             Dialect::Postgres => {
                 let mut end = name.len().min(63);
                 while !name.is_char_boundary(end) {
@@ -502,8 +505,13 @@ impl Dialect {
             Dialect::DuckDb | Dialect::Postgres | Dialect::Snowflake => {
                 Some(format!("COMMENT ON VIEW {view} IS {text}"))
             }
-            // BigQuery and Spark keep descriptions in options and properties instead.
-            Dialect::Sqlite | Dialect::BigQuery | Dialect::Spark => None,
+            Dialect::BigQuery => Some(format!(
+                "ALTER VIEW {view} SET OPTIONS (description = {text})"
+            )),
+            Dialect::Spark => Some(format!(
+                "ALTER VIEW {view} SET TBLPROPERTIES ('comment' = {text})"
+            )),
+            Dialect::Sqlite => None,
         }
     }
 }

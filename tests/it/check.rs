@@ -127,6 +127,7 @@ fn registry_docs_and_fixtures_agree() {
         "tests/fixtures/test/errors",
         "tests/fixtures/sql",
         "tests/fixtures/dbt/errors",
+        "tests/fixtures/diff/errors",
     ]
     .iter()
     .flat_map(|dir| std::fs::read_dir(root().join(dir)).unwrap())

@@ -352,6 +352,13 @@ fn sql_parses_with_sqlglot_in_every_dialect() {
         std::fs::write(&broken_path, broken).unwrap();
         let (parsed, _) = sqlglot(&[name.as_ref(), broken_path.as_os_str()]);
         assert!(!parsed, "{name}: sqlglot accepted a broken statement");
+        // One view per rule (`--views`) parses too.
+        let views = segl::sql::views(&program, &settings(), &options, "segl_").unwrap();
+        let views_path = dir.path().join(format!("{name}-views.sql"));
+        std::fs::write(&views_path, &views).unwrap();
+        let (parsed, errors) =
+            sqlglot(&["--views".as_ref(), name.as_ref(), views_path.as_os_str()]);
+        assert!(parsed, "{name} --views: {errors}");
         for q in quoting_queries(dialect) {
             cases.push((name, q));
         }
