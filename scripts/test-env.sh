@@ -16,6 +16,8 @@
 set -euo pipefail
 
 venv="${SEGL_SQL_VENV:-$HOME/.cache/segl/sql-venv}"
+# Absolute, so tests that run Python in another folder find it.
+venv=$(realpath -m "$venv")
 port="${SEGL_PG_PORT:-54329}"
 
 if ! "$venv/bin/python" -c 'import duckdb, psycopg, sqlglot, polars, pandas, pyarrow' 2>/dev/null \

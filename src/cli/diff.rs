@@ -603,9 +603,23 @@ fn git_project(project: &Path, shown: &str, rev: &str) -> Result<BaseProject, Gi
     let commit_short = git(&dir, &["rev-parse", "--short", &commit])?
         .map(|b| text_line(&b))
         .unwrap_or_else(|| commit.chars().take(7).collect());
+    // At the top of the repository the prefix is empty, which git refuses as a path: `.` then.
+    let pathspec = if prefix.is_empty() {
+        "."
+    } else {
+        prefix.as_str()
+    };
     let listing = git(
         &top,
-        &["ls-tree", "-r", "-z", "--name-only", &commit, "--", &prefix],
+        &[
+            "ls-tree",
+            "-r",
+            "-z",
+            "--name-only",
+            &commit,
+            "--",
+            pathspec,
+        ],
     )?
     .unwrap_or_default();
     let paths: Vec<String> = listing

@@ -634,3 +634,22 @@ fn data_changes_between_two_dates() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A project at the top of its repository (`segl diff --base main .`, run inside it): git takes
+/// no empty path, so the whole tree is listed.
+#[test]
+fn project_at_the_top_of_the_repository() {
+    let dir = scratch("diff-top-level");
+    copy_dir(&root().join("rules"), &dir);
+    commit_all(&dir, "the example project at the top");
+    edit(
+        &dir.join("rfm.segl"),
+        "champions           when r_score >= 4 and fm_score >= 9",
+        "champions           when r_score >= 4 and fm_score >= 8",
+    );
+    let run = segl_in(&dir, &["diff", "--base", "main", ".", "--format", "json"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let doc: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(doc["changed"], true);
+    assert_eq!(rule(&doc, "rfm_class")["status"], "changed");
+}
