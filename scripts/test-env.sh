@@ -5,28 +5,40 @@
 #   eval "$(bash scripts/test-env.sh)" && cargo test --test it sql
 #
 # - DuckDB and psycopg (PostgreSQL driver), sqlglot (the SQL parser that checks the BigQuery and
-#   Snowflake output), and Polars, pandas and pyarrow for the benchmark's smoke test
-#   (bench/compare/smoke.sh), from PyPI, in a virtual environment under
-#   ${SEGL_SQL_VENV:-$HOME/.cache/segl/sql-venv}; SQLite is Python's built-in `sqlite3`.
+#   Snowflake output), dbt-duckdb (runs `segl sql --dbt` output), and Polars, pandas and pyarrow
+#   for the benchmark's smoke test (bench/compare/smoke.sh), from PyPI, in a virtual environment
+#   under ${SEGL_SQL_VENV:-$HOME/.cache/segl/sql-venv}; SQLite is Python's built-in `sqlite3`.
+# - Chromium (Debian's `chromium` package, installed with apt-get when missing and allowed) for
+#   the test that renders `segl report`'s page headless.
 # - A throwaway PostgreSQL server (Debian's `postgresql` package; installed with apt-get when
 #   missing and allowed) on 127.0.0.1:${SEGL_PG_PORT:-54329}, data in a temporary directory,
 #   run as the `postgres` user when started by root.
 set -euo pipefail
 
 venv="${SEGL_SQL_VENV:-$HOME/.cache/segl/sql-venv}"
+# Absolute, so tests that run Python in another folder find it.
+venv=$(realpath -m "$venv")
 port="${SEGL_PG_PORT:-54329}"
 
-if ! "$venv/bin/python" -c 'import duckdb, psycopg, sqlglot, polars, pandas, pyarrow' 2>/dev/null; then
+if ! "$venv/bin/python" -c 'import duckdb, psycopg, sqlglot, polars, pandas, pyarrow' 2>/dev/null \
+    || [ ! -x "$venv/bin/dbt" ]; then
     python3 -m venv "$venv" >&2
-    "$venv/bin/pip" install --quiet duckdb 'psycopg[binary]' sqlglot polars pandas pyarrow >&2
+    # dbt-core is held below 1.11: later versions download a parser from GitHub while installing.
+    "$venv/bin/pip" install --quiet duckdb 'psycopg[binary]' sqlglot polars pandas pyarrow \
+        'dbt-duckdb>=1.9,<1.12' 'dbt-core>=1.10,<1.11' >&2
 fi
 
+# Debian packages: PostgreSQL for the SQL comparisons, Chromium for the report test (it renders
+# the page headless).
 pg_bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true)
-if [ -z "$pg_bin" ] && command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
+missing=()
+[ -z "$pg_bin" ] && missing+=(postgresql)
+command -v chromium >/dev/null || missing+=(chromium)
+if [ "${#missing[@]}" -gt 0 ] && command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
     # A fresh machine may have no package lists yet.
     apt-get update -q >&2
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -q postgresql >&2
-    pg_bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}" >&2
+    pg_bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true)
 fi
 if [ -z "$pg_bin" ]; then
     echo "scripts/test-env.sh: PostgreSQL is not installed (apt-get install postgresql)" >&2

@@ -7,13 +7,16 @@
 pub mod check;
 pub mod datacheck;
 pub mod diagnostics;
+pub mod diff;
 pub mod engine;
 pub mod explain;
 pub mod fmt;
+pub mod history;
 pub mod infer;
 pub mod ir;
 pub mod lint;
 pub mod project;
+pub mod report;
 pub mod sample;
 pub mod schema;
 pub mod sema;

@@ -5,12 +5,14 @@
 
 mod check;
 mod codes;
+mod diff;
 mod explain;
 mod files;
 mod fmt;
 mod generate;
 mod new;
 mod project;
+mod report;
 mod run;
 mod schema;
 mod sql;
@@ -36,6 +38,8 @@ pub enum Exit {
     Internal = 3,
     /// Warnings, but no errors.
     Warnings = 4,
+    /// `segl diff`: changes beyond what `--fail-if-changed` or `--max-change` allow.
+    Changed = 5,
 }
 
 impl From<Exit> for ExitCode {
@@ -53,7 +57,7 @@ impl From<Exit> for ExitCode {
                   the schema of your customer data and explains every problem it finds.",
     after_help = "Run `segl explain E0300` to read about a diagnostic code.\n\
                   Exit codes: 0 no problems, 1 errors, 2 usage or file problem, 3 bug in segl, \
-                  4 warnings only."
+                  4 warnings only, 5 changes beyond `segl diff --fail-if-changed`/`--max-change`."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -70,6 +74,10 @@ enum Command {
     Test(test::TestArgs),
     /// Compile segments, tiers and scores to SQL for DuckDB, PostgreSQL or SQLite
     Sql(sql::SqlArgs),
+    /// Compare segments between git revisions, data snapshots or dates
+    Diff(diff::DiffArgs),
+    /// Write an HTML page with charts of segment sizes, overlaps, tiers and tier transitions
+    Report(report::ReportArgs),
     /// Explain why one record is in or out of each segment, with the values that decided it
     Why(why::WhyArgs),
     /// Show the documentation page of a diagnostic code, e.g. `segl explain E0300`
@@ -158,6 +166,8 @@ fn run(cli: Cli) -> Exit {
         Command::Run(args) => run::run(&args),
         Command::Test(args) => test::run(&args),
         Command::Why(args) => why::run(&args),
+        Command::Diff(args) => diff::run(&args),
+        Command::Report(args) => report::run(&args),
         Command::Sql(args) => sql::run(&args),
         Command::Explain(args) => explain::run(&args),
         Command::Codes => codes::run(),

@@ -44,7 +44,7 @@ pub struct Ready {
     pub settings: RunSettings,
 }
 
-fn stderr_color(choice: ColorChoice) -> bool {
+pub fn stderr_color(choice: ColorChoice) -> bool {
     match choice {
         ColorChoice::Always => true,
         ColorChoice::Never => false,
@@ -56,7 +56,7 @@ fn stderr_color(choice: ColorChoice) -> bool {
 }
 
 /// Prints diagnostics to standard error; returns true when one of them is an error.
-fn report(diagnostics: &[Diagnostic], sources: &SourceMap, color: bool) -> bool {
+pub fn report(diagnostics: &[Diagnostic], sources: &SourceMap, color: bool) -> bool {
     if diagnostics.is_empty() {
         return false;
     }
@@ -89,7 +89,7 @@ impl Progress {
     }
 }
 
-fn project_dir(path: &Path) -> PathBuf {
+pub fn project_dir(path: &Path) -> PathBuf {
     if path.is_file() {
         path.parent()
             .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
@@ -266,6 +266,10 @@ pub struct Checked {
     pub sources: SourceMap,
     pub settings: RunSettings,
     pub color: bool,
+    /// The project's `segl.toml`, its folder and its name in messages.
+    pub config: project::Config,
+    pub dir: PathBuf,
+    pub name: String,
 }
 
 /// Checks the project and settles its as-of moment and parameters, without reading data. On
@@ -293,6 +297,9 @@ pub fn checked(project: &Path, args: &ProjectArgs, command: &str) -> Result<Chec
         sources,
         settings,
         color,
+        config,
+        dir: project_dir(project),
+        name: input.name,
     })
 }
 

@@ -31,6 +31,10 @@ pub struct RunArgs {
     /// Add fields or definitions to the membership table, e.g. `--columns arr,lifetime_value`
     #[arg(long, value_delimiter = ',', value_name = "NAMES")]
     columns: Vec<String>,
+    /// Add the run's membership to this history (a Parquet file of intervals; see
+    /// docs/tracking-over-time.md)
+    #[arg(long, value_name = "FILE.parquet")]
+    history: Option<PathBuf>,
     /// How to print the summary
     #[arg(long, value_enum, default_value_t = RunFormat::Human)]
     format: RunFormat,
@@ -131,6 +135,14 @@ pub fn run(args: &RunArgs) -> Exit {
         }
     }
 
+    let mut history_line = None;
+    if let Some(path) = &args.history {
+        match record_history(args, path, program, &ready, &evaluation.memberships) {
+            Ok(line) => history_line = Some(line),
+            Err(exit) => return exit,
+        }
+    }
+
     let summary = summarize(program, &evaluation);
     let rows: Vec<(String, usize)> = ready
         .dataset
@@ -148,7 +160,141 @@ pub fn run(args: &RunArgs) -> Exit {
         ),
     };
     print_out(&text);
+    if let Some(line) = history_line {
+        eprintln!("{line}");
+    }
     Exit::Clean
+}
+
+/// The rules' version: the git commit of the project (with `-dirty` when its files have changes
+/// not committed), or a hash of its rule files and `segl.toml` outside git.
+fn rules_version(project: &Path) -> String {
+    let dir = super::project::project_dir(project);
+    let dir = if dir.as_os_str().is_empty() {
+        PathBuf::from(".")
+    } else {
+        dir
+    };
+    let git = |args: &[&str]| super::diff::git(&dir, args).ok().flatten();
+    if let Some(commit) = git(&["rev-parse", "--short", "HEAD"]) {
+        let dirty = git(&["status", "--porcelain", "--", "."]).is_some_and(|s| !s.is_empty());
+        let commit = super::diff::text_line(&commit);
+        return if dirty {
+            format!("{commit}-dirty")
+        } else {
+            commit
+        };
+    }
+    match super::project::one_project(project, "run") {
+        Ok(input) => {
+            let mut parts: Vec<(&str, &[u8])> = input
+                .rules
+                .iter()
+                .map(|f| (f.name.as_str(), f.bytes.as_slice()))
+                .collect();
+            if let Some(c) = &input.config {
+                parts.push(("segl.toml", c.bytes.as_slice()));
+            }
+            format!("rules-{}", segl::history::fingerprint(parts))
+        }
+        Err(_) => "unknown".to_owned(),
+    }
+}
+
+fn record_history(
+    args: &RunArgs,
+    path: &Path,
+    program: &Program,
+    ready: &super::project::Ready,
+    memberships: &[segl::engine::Membership],
+) -> Result<String, Exit> {
+    use segl::history::{HistoryError, RunInfo, read, update};
+    let shown = path.display().to_string();
+    if !shown.to_lowercase().ends_with(".parquet") {
+        print_usage_error(&format!(
+            "`--history {shown}`: the history is a Parquet file; give it a name ending in .parquet"
+        ));
+        return Err(Exit::Usage);
+    }
+    let existing = if path.exists() {
+        let bytes = std::fs::read(path).map_err(|e| {
+            print_usage_error(&format!("cannot read `{shown}`: {e}"));
+            Exit::Usage
+        })?;
+        match read(bytes) {
+            Ok(i) => i,
+            Err(HistoryError::NotAHistory(why)) => {
+                let mut sources = segl::source::SourceMap::new();
+                let text = format!("segl run --history {shown}");
+                let file = sources.add("command line", text.clone());
+                let start = "segl run --history ".len();
+                let d = segl::diagnostics::Diagnostic::new(
+                    segl::diagnostics::Code::E1004,
+                    segl::source::Span::new(file, start, text.len()),
+                    format!("`{shown}` is not a segl membership history"),
+                )
+                .label(why)
+                .help("give `--history` a file of its own: the first run creates it, later runs add to it")
+                .note(format!("a history has the columns {}", segl::history::COLUMNS.join(", ")));
+                super::project::report(
+                    &[d],
+                    &sources,
+                    super::project::stderr_color(args.common.color),
+                );
+                return Err(Exit::Usage);
+            }
+            Err(HistoryError::Earlier { .. }) => {
+                print_usage_error(&format!("cannot read `{shown}` as a history"));
+                return Err(Exit::Usage);
+            }
+        }
+    } else {
+        Vec::new()
+    };
+    let mut data: Vec<(String, Vec<u8>)> = Vec::new();
+    for t in ready.dataset.tables() {
+        let bytes = std::fs::read(&t.origin).unwrap_or_default();
+        data.push((program.entity(t.entity).name.clone(), bytes));
+    }
+    let fingerprint =
+        segl::history::fingerprint(data.iter().map(|(n, b)| (n.as_str(), b.as_slice())));
+    let version = rules_version(&args.project);
+    let snapshot = segl::diff::snapshot::Snapshot::new(program, memberships);
+    let run = RunInfo {
+        as_of: ready.settings.as_of.date,
+        rules_version: &version,
+        data_fingerprint: &fingerprint,
+        complete: args.segments.is_empty(),
+    };
+    let updated = match update(existing, &snapshot, &run) {
+        Ok(u) => u,
+        Err(HistoryError::Earlier { as_of, latest }) => {
+            print_usage_error(&format!(
+                "`--history {shown}` already has runs up to {latest}; a run as of {as_of} cannot be added before them (give a later `--as-of`, or another history file)"
+            ));
+            return Err(Exit::Usage);
+        }
+        Err(HistoryError::NotAHistory(m)) => {
+            print_usage_error(&m);
+            return Err(Exit::Usage);
+        }
+    };
+    if !updated.changed() {
+        return Ok(format!("history {shown}: no changes since the last run"));
+    }
+    let result = super::write::atomically(path, |w| {
+        segl::history::write(&updated.intervals, w).map_err(std::io::Error::other)
+    });
+    if let Err(e) = result {
+        print_usage_error(&format!("cannot write `{shown}`: {e}"));
+        return Err(Exit::Usage);
+    }
+    Ok(format!(
+        "history {shown}: {} intervals opened, {} closed as of {}",
+        thousands(updated.opened as u64),
+        thousands(updated.closed as u64),
+        run.as_of
+    ))
 }
 
 pub fn find_rule(program: &Program, name: &str) -> Result<Rule, String> {

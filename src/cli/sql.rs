@@ -1,15 +1,23 @@
 //! `segl sql`: compiles a project's segments, tiers and scores to SQL for a database engine.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::{Args, ValueEnum};
 
-use super::project::{ProjectArgs, checked, entity_named};
+use super::project::{Checked, ProjectArgs, checked, entity_named};
 use super::run::find_rule;
-use super::{Exit, print_out, print_usage_error};
-use segl::diagnostics::render;
-use segl::sql::{Dialect, Options, ParamName, compile};
+use super::{Exit, print_out, print_usage_error, write};
+use segl::diagnostics::{Code, Diagnostic, render};
+use segl::engine::load::DataFormat;
+use segl::ir::EntityId;
+use segl::project::data::data_sources;
+use segl::source::{SourceMap, Span};
+use segl::sql::dbt::{self, DbtFile, Existing, SourceTables};
+use segl::sql::tables::{
+    DEFAULT_DECIMAL_SCALE, MAX_DECIMAL_SCALE, TableOptions, create_tables, describe,
+};
+use segl::sql::{Dialect, Options, ParamName, compile, views};
 
 #[derive(Debug, Args)]
 pub struct SqlArgs {
@@ -33,11 +41,40 @@ pub struct SqlArgs {
         value_name = "NAME",
         num_args = 0..=1,
         require_equals = true,
-        default_missing_value = "as_of"
+        default_missing_value = "as_of",
+        conflicts_with_all = ["create_tables", "dbt"]
     )]
     as_of_param: Option<String>,
+    /// Print the `CREATE TABLE` statements of the tables the SQL reads, one per entity, instead
+    /// of the membership queries
+    #[arg(long, conflicts_with_all = ["segments", "views", "dbt"])]
+    create_tables: bool,
+    /// With `--create-tables`: `sql` statements, or a `json` description of the tables, their
+    /// columns and the data files `segl.toml` names
+    #[arg(long, value_enum, value_name = "FORMAT", requires = "create_tables")]
+    format: Option<TablesFormat>,
+    /// With `--create-tables`: the digits after the point that decimal columns keep, for engines
+    /// whose decimals have a fixed scale (DuckDB, Snowflake, Spark) [default: 2]
+    #[arg(long, value_name = "DIGITS", requires = "create_tables",
+          value_parser = clap::value_parser!(u8).range(0..=i64::from(MAX_DECIMAL_SCALE)))]
+    decimal_scale: Option<u8>,
+    /// Write one `CREATE VIEW` per segment, tier set and score instead of membership queries
+    #[arg(long, conflicts_with = "dbt")]
+    views: bool,
+    /// Put this before every view's name, e.g. `--view-prefix segl_` (with `--views`)
+    #[arg(long, value_name = "PREFIX", requires = "views")]
+    view_prefix: Option<String>,
+    /// Write dbt models, their sources and tests into this folder instead of printing SQL
+    #[arg(long, value_name = "DIR")]
+    dbt: Option<PathBuf>,
     #[command(flatten)]
     common: ProjectArgs,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum TablesFormat {
+    Sql,
+    Json,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -89,6 +126,20 @@ pub fn run(args: &SqlArgs) -> Exit {
         DialectArg::Snowflake => Dialect::Snowflake,
         DialectArg::Spark => Dialect::Spark,
     };
+    // A view keeps the parameter only where it is a session value (DuckDB's variable,
+    // PostgreSQL's setting); SQLite, BigQuery and Spark refuse parameters in views, and Snowflake
+    // does not document session variables in views.
+    if args.views
+        && as_of_param.is_some()
+        && !matches!(dialect, Dialect::DuckDb | Dialect::Postgres)
+    {
+        print_usage_error(&format!(
+            "a {} view cannot read the as-of date from a parameter: leave out `--views` and run \
+             the queries with the parameter bound, or write the date in with `--as-of`",
+            dialect.title()
+        ));
+        return Exit::Usage;
+    }
     let rules = if args.segments.is_empty() {
         None
     } else {
@@ -129,24 +180,219 @@ pub fn run(args: &SqlArgs) -> Exit {
             }
         }
     }
+    if args.create_tables {
+        let options = TableOptions {
+            dialect,
+            tables,
+            decimal_scale: args.decimal_scale.unwrap_or(DEFAULT_DECIMAL_SCALE),
+        };
+        if args.format == Some(TablesFormat::Json) {
+            return tables_json(&settled, &options);
+        }
+        print_out(&create_tables(program, &options));
+        return Exit::Clean;
+    }
+    if let Some(dir) = &args.dbt {
+        let Some(source) = source_tables(&args.tables, &tables) else {
+            return Exit::Usage;
+        };
+        let options = Options {
+            dialect,
+            rules,
+            tables: HashMap::new(),
+            as_of_param: None,
+        };
+        return match dbt::project(program, &settled.settings, &options, &source) {
+            Ok(files) => write_dbt(dir, &files, settled.color),
+            Err(diagnostics) => report(diagnostics, &settled),
+        };
+    }
     let options = Options {
         dialect,
         rules,
         tables,
         as_of_param,
     };
-    match compile(program, &settled.settings, &options) {
+    let result = if args.views {
+        views(
+            program,
+            &settled.settings,
+            &options,
+            args.view_prefix.as_deref().unwrap_or(""),
+        )
+    } else {
+        compile(program, &settled.settings, &options)
+    };
+    match result {
         Ok(sql) => {
             print_out(&sql);
             Exit::Clean
         }
-        Err(mut diagnostics) => {
-            segl::diagnostics::sort(&mut diagnostics, &settled.sources);
-            eprint!(
-                "{}",
-                render::human(&diagnostics, &settled.sources, settled.color)
-            );
-            Exit::Errors
+        Err(diagnostics) => report(diagnostics, &settled),
+    }
+}
+
+/// The tables as JSON, with the data file `segl.toml` names for each entity (if any) and how
+/// segl reads it, so that a loading script can fill the tables exactly as `segl run` reads them.
+fn tables_json(settled: &Checked, options: &TableOptions) -> Exit {
+    let program = &settled.program;
+    let (specs, mut diagnostics) =
+        data_sources(&settled.config, &settled.sources, program, &settled.name);
+    if diagnostics.iter().any(Diagnostic::is_error) {
+        segl::diagnostics::sort(&mut diagnostics, &settled.sources);
+        eprint!(
+            "{}",
+            render::human(&diagnostics, &settled.sources, settled.color)
+        );
+        return Exit::Errors;
+    }
+    let tables: Vec<serde_json::Value> = describe(program, options)
+        .into_iter()
+        .enumerate()
+        .map(|(i, table)| {
+            let data = specs
+                .iter()
+                .find(|s| s.source.entity.index() == i)
+                .map(|s| {
+                    let source = s.resolve(&settled.dir);
+                    serde_json::json!({
+                        "path": source.path.display().to_string(),
+                        "format": match source.format {
+                            DataFormat::Csv => "csv",
+                            DataFormat::Ndjson => "ndjson",
+                            DataFormat::Parquet => "parquet",
+                        },
+                        "delimiter": char::from(source.delimiter).to_string(),
+                        "missing": source.missing,
+                        "list_separator": source.list_separator.to_string(),
+                    })
+                });
+            let mut value = serde_json::to_value(&table).unwrap_or_default();
+            if let Some(object) = value.as_object_mut() {
+                object.insert("data".into(), data.unwrap_or(serde_json::Value::Null));
+            }
+            value
+        })
+        .collect();
+    let doc = serde_json::json!({
+        "dialect": options.dialect.name(),
+        "time_zone": settled.settings.as_of.time_zone.iana_name().unwrap_or("UTC"),
+        "tables": tables,
+    });
+    match serde_json::to_string_pretty(&doc) {
+        Ok(text) => {
+            print_out(&format!("{text}\n"));
+            Exit::Clean
+        }
+        Err(e) => {
+            print_usage_error(&format!("cannot write the description: {e}"));
+            Exit::Usage
         }
     }
+}
+
+fn report(mut diagnostics: Vec<Diagnostic>, settled: &super::project::Checked) -> Exit {
+    segl::diagnostics::sort(&mut diagnostics, &settled.sources);
+    eprint!(
+        "{}",
+        render::human(&diagnostics, &settled.sources, settled.color)
+    );
+    Exit::Errors
+}
+
+/// The dbt source's schema and table names from `--table ENTITY=[[DATABASE.]SCHEMA.]TABLE`: one
+/// dbt source has one schema, so every table given with a schema must name the same one.
+fn source_tables(given: &[String], tables: &HashMap<EntityId, String>) -> Option<SourceTables> {
+    let mut source = SourceTables::default();
+    let mut prefix: Option<(Option<String>, String)> = None;
+    for (entity, table) in tables {
+        let parts: Vec<&str> = table.split('.').collect();
+        let (this, name) = match parts.as_slice() {
+            [name] => (None, *name),
+            [schema, name] => (Some((None, (*schema).to_owned())), *name),
+            [db, schema, name] => (Some((Some((*db).to_owned()), (*schema).to_owned())), *name),
+            _ => {
+                print_usage_error(&format!(
+                    "`--table` `{table}`: with `--dbt`, name a table as TABLE, SCHEMA.TABLE or \
+                     DATABASE.SCHEMA.TABLE"
+                ));
+                return None;
+            }
+        };
+        if let Some(this) = this {
+            if prefix.as_ref().is_some_and(|p| *p != this) {
+                print_usage_error(&format!(
+                    "with `--dbt`, every `--table` must name the same schema: the tables become \
+                     one dbt source, which has one schema (given: {})",
+                    given.join(", ")
+                ));
+                return None;
+            }
+            prefix = Some(this);
+        }
+        source.identifiers.insert(*entity, name.to_owned());
+    }
+    if let Some((database, schema)) = prefix {
+        source.database = database;
+        source.schema = Some(schema);
+    }
+    Some(source)
+}
+
+/// One E0911 at a source named like the folder.
+fn unwritable(dir: &Path, why: &str) -> (Vec<Diagnostic>, SourceMap) {
+    let mut sources = SourceMap::new();
+    let span = Span::new(sources.add(dir.display().to_string(), ""), 0, 0);
+    let d = Diagnostic::new(
+        Code::E0911,
+        span,
+        format!(
+            "segl cannot write the dbt models into `{}`: {why}",
+            dir.display()
+        ),
+    )
+    .label("the folder given to `--dbt`")
+    .help("give `--dbt` a folder you can write to, such as `--dbt build/segl-dbt`; nothing was changed");
+    (vec![d], sources)
+}
+
+fn write_dbt(dir: &Path, files: &[DbtFile], color: bool) -> Exit {
+    let fail = |(diagnostics, sources): (Vec<Diagnostic>, SourceMap)| {
+        eprint!("{}", render::human(&diagnostics, &sources, color));
+        Exit::Usage
+    };
+    if dir.exists() || dir.is_symlink() {
+        if !dir.is_dir() {
+            return fail(unwritable(dir, "it is a file, not a folder"));
+        }
+        let existing = match write::read_tree(dir) {
+            Ok(files) => files
+                .into_iter()
+                .map(|(path, contents)| Existing { path, contents })
+                .collect::<Vec<_>>(),
+            Err(e) => return fail(unwritable(dir, &format!("cannot read it: {e}"))),
+        };
+        let mut sources = SourceMap::new();
+        let mut problems = dbt::check_existing(&dir.display().to_string(), &existing, &mut sources);
+        if !problems.is_empty() {
+            segl::diagnostics::sort(&mut problems, &sources);
+            return fail((problems, sources));
+        }
+    }
+    let contents: Vec<(String, Vec<u8>)> = files
+        .iter()
+        .map(|f| (f.path.clone(), f.contents.clone().into_bytes()))
+        .collect();
+    if let Err(e) = write::replace_dir(dir, &contents) {
+        return fail(unwritable(dir, &e.to_string()));
+    }
+    let models = files.iter().filter(|f| f.path.ends_with(".sql")).count();
+    let mut listed: Vec<String> = files.iter().map(|f| format!("  {}", f.path)).collect();
+    listed.sort();
+    print_out(&format!(
+        "wrote {models} dbt models, their sources and tests to `{}`:\n{}\n",
+        dir.display(),
+        listed.join("\n")
+    ));
+    Exit::Clean
 }

@@ -179,6 +179,20 @@ registry! {
     // Compiling to SQL.
     E0900 Error Stable "rule the SQL engine cannot express";
     E0901 Error Stable "decimal arithmetic in SQLite";
+
+    // Views and dbt models (`segl sql --views`, `segl sql --dbt`).
+    E0910 Error Stable "dbt folder with files segl did not write";
+    E0911 Error Stable "dbt folder that cannot be written";
+    E0912 Error Stable "file segl wrote was changed by hand";
+    E0913 Error Stable "two views or models with the same name";
+    E0914 Error Stable "name that dbt cannot use";
+    // Segments over time: `segl diff`, `segl run --history`.
+    E1000 Error Stable "project not in a git repository";
+    E1001 Error Stable "unknown git revision";
+    E1002 Error Stable "project missing at the revision";
+    E1003 Error Stable "rules at the revision do not check";
+    E1004 Error Stable "history file segl cannot use";
+    W1000 Warning Stable "parameter unknown at the revision";
 }
 
 impl Code {

@@ -89,6 +89,8 @@ pub static LINTS: &[LintInfo] = &[
     lint(Code::W0754, "enum-value-never-seen", Level::Warn),
     lint(Code::W0755, "undeclared-column", Level::Warn),
     lint(Code::W0756, "optional-field-always-unknown", Level::Warn),
+    // Found by `segl diff --base`.
+    lint(Code::W1000, "parameter-unknown-at-revision", Level::Warn),
 ];
 
 const fn lint(code: Code, name: &'static str, default: Level) -> LintInfo {
@@ -309,7 +311,8 @@ pub fn catalogue() -> String {
          `deny` in the `[lints]` section of `segl.toml`, by code or by name, and one place can be\n\
          silenced with a comment such as `# segl: allow W0705 because records without a value are\n\
          wanted here`. See [the command line](cli.md#lints) for details. The W075x warnings come\n\
-         from `segl check --data`, which checks the rules against the project's data.\n\n\
+         from `segl check --data`, which checks the rules against the project's data; W1000 from\n\
+         `segl diff --base`.\n\n\
          | code | name | default | what it finds |\n|---|---|---|---|\n",
     );
     for entry in REGISTRY.iter().filter(|i| i.severity == Severity::Warning) {

@@ -6,7 +6,7 @@
 
 use jiff::civil::Date;
 
-use crate::ir::PeriodUnit;
+use crate::ir::{PeriodUnit, Type};
 
 /// Microseconds in a day of 24 hours.
 pub(crate) const DAY_MICROS: i64 = 86_400_000_000;
@@ -256,7 +256,8 @@ impl Dialect {
             Dialect::Postgres => format!(
                 "make_date(CAST({y} AS INTEGER), CAST({m} AS INTEGER), CAST({d} AS INTEGER))"
             ),
-            Dialect::Sqlite => format!("printf('%04d-%02d-%02d', {y}, {m}, {d})"),
+            // `date` makes it unknown when a part is (`printf` would write zeros instead).
+            Dialect::Sqlite => format!("date(printf('%04d-%02d-%02d', {y}, {m}, {d}))"),
             Dialect::BigQuery => format!("DATE({y}, {m}, {d})"),
             Dialect::Snowflake => format!("DATE_FROM_PARTS({y}, {m}, {d})"),
         }
@@ -649,9 +650,11 @@ impl Dialect {
         match self {
             Dialect::DuckDb => format!("ends_with({v}, {p})"),
             Dialect::Postgres => format!("(right({v}, char_length({p})) = {p})"),
-            Dialect::Sqlite => {
-                format!("(length({p}) = 0 OR substr({v}, -length({p})) = {p})")
-            }
+            // `substr(v, -0)` is all of `v`, so an empty ending is its own case; it is unknown
+            // when the value is, like every other test.
+            Dialect::Sqlite => format!(
+                "(substr({v}, -length({p})) = {p} OR (length({p}) = 0 AND {v} IS NOT NULL))"
+            ),
             Dialect::BigQuery => format!("ENDS_WITH({v}, {p})"),
             Dialect::Snowflake => format!("ENDSWITH({v}, {p})"),
             Dialect::Spark => format!("endswith({v}, {p})"),
@@ -717,7 +720,9 @@ impl Dialect {
     /// A list column lower-cased element by element.
     pub(crate) fn list_lower(self, v: &str) -> Option<String> {
         match self {
-            Dialect::DuckDb => Some(format!("list_transform({v}, x -> lower(x))")),
+            // A list comprehension: DuckDB 2 refuses the older `x -> lower(x)` lambda, and
+            // versions before 1.3 do not know `lambda x: ...`.
+            Dialect::DuckDb => Some(format!("[lower(x) for x in {v}]")),
             Dialect::Postgres => Some(format!("ARRAY(SELECT lower(x) FROM unnest({v}) AS x)")),
             Dialect::Sqlite => None,
             Dialect::BigQuery => Some(format!("ARRAY(SELECT LOWER(x) FROM UNNEST({v}) AS x)")),
@@ -806,6 +811,177 @@ impl Dialect {
             Dialect::BigQuery => format!("CAST({x} AS NUMERIC)"),
             Dialect::Sqlite => x.to_owned(),
         }
+    }
+
+    /// A name as the engine compares names, to find two names it would take for one: DuckDB and
+    /// SQLite ignore case even in quoted names; PostgreSQL cuts names after 63 bytes.
+    pub(crate) fn ident_key(self, name: &str) -> String {
+        match self {
+            // BigQuery and Spark compare column names ignoring case; Snowflake does too once
+            // `QUOTED_IDENTIFIERS_IGNORE_CASE` is set (see docs/sql.md), so names that differ
+            // only in case are taken for one there as well.
+            Dialect::DuckDb
+            | Dialect::Sqlite
+            | Dialect::BigQuery
+            | Dialect::Snowflake
+            | Dialect::Spark => name.to_lowercase(),
+            Dialect::Postgres => {
+                let mut end = name.len().min(63);
+                while !name.is_char_boundary(end) {
+                    end -= 1;
+                }
+                name.get(..end).unwrap_or(name).to_owned()
+            }
+        }
+    }
+
+    /// The statements that create the view `view` (quoted) or replace it if it exists; the
+    /// last one ends in `AS`, followed by the query.
+    pub(crate) fn create_view(self, view: &str) -> Vec<String> {
+        match self {
+            Dialect::DuckDb
+            | Dialect::Postgres
+            | Dialect::BigQuery
+            | Dialect::Snowflake
+            | Dialect::Spark => {
+                vec![format!("CREATE OR REPLACE VIEW {view} AS")]
+            }
+            // SQLite has no `CREATE OR REPLACE`.
+            Dialect::Sqlite => vec![
+                format!("DROP VIEW IF EXISTS {view};"),
+                format!("CREATE VIEW {view} AS"),
+            ],
+        }
+    }
+
+    /// The statement that stores `text` (a quoted literal) as the view's description, where the
+    /// engine keeps one.
+    pub(crate) fn comment_on_view(self, view: &str, text: &str) -> Option<String> {
+        match self {
+            Dialect::DuckDb | Dialect::Postgres | Dialect::Snowflake => {
+                Some(format!("COMMENT ON VIEW {view} IS {text}"))
+            }
+            Dialect::BigQuery => Some(format!(
+                "ALTER VIEW {view} SET OPTIONS (description = {text})"
+            )),
+            Dialect::Spark => Some(format!(
+                "ALTER VIEW {view} SET TBLPROPERTIES ('comment' = {text})"
+            )),
+            Dialect::Sqlite => None,
+        }
+    }
+}
+
+impl Dialect {
+    /// The column type that holds values of `ty` the way the compiled SQL reads them; decimals
+    /// keep `scale` digits after the point where the engine's decimals have a fixed scale.
+    pub(crate) fn column_type(self, ty: &Type, scale: u8) -> String {
+        match self {
+            Dialect::DuckDb => match ty {
+                Type::Text | Type::Enum(_) | Type::Error => "VARCHAR".into(),
+                Type::Integer => "BIGINT".into(),
+                Type::Decimal => format!("DECIMAL(38, {scale})"),
+                Type::Number | Type::Percent => "DOUBLE".into(),
+                Type::Bool => "BOOLEAN".into(),
+                Type::Date => "DATE".into(),
+                Type::Timestamp => "TIMESTAMPTZ".into(),
+                Type::Duration => "INTERVAL".into(),
+                Type::List(inner) => format!("{}[]", self.column_type(inner, scale)),
+            },
+            Dialect::Postgres => match ty {
+                Type::Text | Type::Enum(_) | Type::Error => "TEXT".into(),
+                Type::Integer => "BIGINT".into(),
+                Type::Decimal => "NUMERIC".into(),
+                Type::Number | Type::Percent => "DOUBLE PRECISION".into(),
+                Type::Bool => "BOOLEAN".into(),
+                Type::Date => "DATE".into(),
+                Type::Timestamp => "TIMESTAMPTZ".into(),
+                Type::Duration => "INTERVAL".into(),
+                Type::List(inner) => format!("{}[]", self.column_type(inner, scale)),
+            },
+            Dialect::BigQuery => match ty {
+                Type::Text | Type::Enum(_) | Type::Error => "STRING".into(),
+                Type::Integer => "INT64".into(),
+                // NUMERIC keeps 9 digits after the point.
+                Type::Decimal if scale <= 9 => "NUMERIC".into(),
+                Type::Decimal => "BIGNUMERIC".into(),
+                Type::Number | Type::Percent => "FLOAT64".into(),
+                Type::Bool => "BOOL".into(),
+                Type::Date => "DATE".into(),
+                Type::Timestamp => "TIMESTAMP".into(),
+                Type::Duration => "INTERVAL".into(),
+                Type::List(inner) => format!("ARRAY<{}>", self.column_type(inner, scale)),
+            },
+            Dialect::Snowflake => match ty {
+                Type::Text | Type::Enum(_) | Type::Error => "VARCHAR".into(),
+                Type::Integer | Type::Duration => "NUMBER(38, 0)".into(),
+                Type::Decimal => format!("NUMBER(38, {scale})"),
+                Type::Number | Type::Percent => "DOUBLE".into(),
+                Type::Bool => "BOOLEAN".into(),
+                Type::Date => "DATE".into(),
+                Type::Timestamp => "TIMESTAMP_TZ".into(),
+                Type::List(_) => "ARRAY".into(),
+            },
+            Dialect::Spark => match ty {
+                Type::Text | Type::Enum(_) | Type::Error => "STRING".into(),
+                Type::Integer => "BIGINT".into(),
+                // 28 digits leave room for exact products within DECIMAL(38, s).
+                Type::Decimal => format!("DECIMAL(28, {scale})"),
+                Type::Number | Type::Percent => "DOUBLE".into(),
+                Type::Bool => "BOOLEAN".into(),
+                Type::Date => "DATE".into(),
+                Type::Timestamp => "TIMESTAMP".into(),
+                Type::Duration => "INTERVAL DAY TO SECOND".into(),
+                Type::List(inner) => format!("ARRAY<{}>", self.column_type(inner, scale)),
+            },
+            // Dates as `YYYY-MM-DD` text, timestamps and durations as whole microseconds, yes/no
+            // as 0 and 1, lists as JSON arrays.
+            Dialect::Sqlite => match ty {
+                Type::Text | Type::Enum(_) | Type::Error | Type::Date | Type::List(_) => {
+                    "TEXT".into()
+                }
+                Type::Integer | Type::Bool | Type::Timestamp | Type::Duration => "INTEGER".into(),
+                Type::Decimal | Type::Number | Type::Percent => "REAL".into(),
+            },
+        }
+    }
+
+    /// How a column of `ty` holds its values when the SQL type alone does not say it.
+    pub(crate) fn column_note(self, ty: &Type) -> Option<&'static str> {
+        match (self, ty) {
+            (Dialect::Sqlite, Type::Date) => Some("a date as YYYY-MM-DD text"),
+            (Dialect::Sqlite, Type::Timestamp) => {
+                Some("a moment as whole microseconds since 1970-01-01 00:00 UTC")
+            }
+            (Dialect::Sqlite, Type::Duration) => Some("a duration as whole microseconds"),
+            (Dialect::Sqlite, Type::Bool) => Some("yes/no as 1 or 0"),
+            (Dialect::Sqlite, Type::List(_)) => Some("a list as a JSON array"),
+            (Dialect::Sqlite, Type::Decimal) => Some("decimals as floating-point numbers"),
+            (Dialect::Snowflake, Type::Duration) => Some("a duration as whole microseconds"),
+            (Dialect::Snowflake, Type::List(_)) => Some("an array of texts"),
+            _ => None,
+        }
+    }
+
+    /// Whether decimal columns are declared with a fixed number of digits after the point.
+    pub(crate) fn fixed_decimal_scale(self) -> bool {
+        matches!(self, Dialect::DuckDb | Dialect::Snowflake | Dialect::Spark)
+    }
+
+    /// How a key column is declared, where the engine has a primary key for a column.
+    pub(crate) fn primary_key(self) -> Option<&'static str> {
+        match self {
+            Dialect::DuckDb | Dialect::Postgres | Dialect::Sqlite | Dialect::Snowflake => {
+                Some("PRIMARY KEY")
+            }
+            Dialect::BigQuery => Some("PRIMARY KEY NOT ENFORCED"),
+            Dialect::Spark => None,
+        }
+    }
+
+    /// Whether `CHECK (...)` can be part of a column's declaration.
+    pub(crate) fn column_checks(self) -> bool {
+        matches!(self, Dialect::DuckDb | Dialect::Postgres | Dialect::Sqlite)
     }
 }
 

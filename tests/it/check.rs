@@ -117,14 +117,17 @@ fn registry_docs_and_fixtures_agree() {
     let docs = root().join("docs/diagnostics");
     // A code's fixture is a file or folder in `tests/fixtures/errors` (rules),
     // `tests/fixtures/data` (data files), `tests/fixtures/datacheck` (rules against data),
-    // `tests/fixtures/test/errors` (problems found when tests run) or `tests/fixtures/sql`
-    // (compiling to SQL), named starting with the code.
+    // `tests/fixtures/test/errors` (problems found when tests run), `tests/fixtures/sql`
+    // (compiling to SQL) or `tests/fixtures/dbt/errors` (views and dbt models), named starting
+    // with the code.
     let fixtures: Vec<String> = [
         "tests/fixtures/errors",
         "tests/fixtures/data",
         "tests/fixtures/datacheck",
         "tests/fixtures/test/errors",
         "tests/fixtures/sql",
+        "tests/fixtures/dbt/errors",
+        "tests/fixtures/diff/errors",
     ]
     .iter()
     .flat_map(|dir| std::fs::read_dir(root().join(dir)).unwrap())

@@ -413,7 +413,7 @@ fn every_command_keeps_the_exit_code_contract() {
     }
     let _ = std::fs::remove_dir_all(&tmp);
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
-    assert_eq!(seen.into_iter().collect::<Vec<_>>(), [0, 1, 2, 3, 4]);
+    assert_eq!(seen.into_iter().collect::<Vec<_>>(), [0, 1, 2, 3, 4, 5]);
 }
 
 // ---------------------------------------------------------------------------------------------

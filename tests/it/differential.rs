@@ -59,6 +59,7 @@ entity order {
   placed_on: date
   status: one of paid, refunded, pending
   channel: text optional
+  gift: boolean optional
 }
 
 entity visit {
@@ -66,6 +67,7 @@ entity visit {
   customer_id: text
   at: timestamp
   pages: integer
+  mobile: boolean optional
 }
 
 entity company {
@@ -183,6 +185,7 @@ struct Order {
     placed_on: Day,
     status: &'static str,
     channel: Option<&'static str>,
+    gift: Option<bool>,
 }
 
 #[derive(Clone, Debug)]
@@ -190,6 +193,7 @@ struct Visit {
     customer: usize,
     at: Moment,
     pages: i64,
+    mobile: Option<bool>,
 }
 
 #[derive(Clone, Debug)]
@@ -200,9 +204,9 @@ struct Company {
 }
 
 #[derive(Clone, Debug)]
-struct Data {
-    as_of: &'static str,
-    zone: &'static str,
+pub(crate) struct Data {
+    pub(crate) as_of: &'static str,
+    pub(crate) zone: &'static str,
     customers: Vec<Customer>,
     orders: Vec<Order>,
     visits: Vec<Visit>,
@@ -271,7 +275,7 @@ fn customer(companies: usize) -> impl Strategy<Value = Customer> {
         )
 }
 
-fn data() -> impl Strategy<Value = Data> {
+pub(crate) fn data() -> impl Strategy<Value = Data> {
     (select(AS_OF), select(ZONES), 0_usize..=4, 0_usize..=30)
         .prop_flat_map(|(as_of, zone, ncompanies, ncustomers)| {
             let company = (
@@ -290,23 +294,29 @@ fn data() -> impl Strategy<Value = Data> {
                 day(),
                 select(&["paid", "refunded", "pending"][..]),
                 opt(select(CHANNELS), 0.7),
+                opt(any::<bool>(), 0.6),
             )
                 .prop_map(
-                    |(customer, amount_cents, placed_on, status, channel)| Order {
+                    |(customer, amount_cents, placed_on, status, channel, gift)| Order {
                         customer,
                         amount_cents,
                         placed_on,
                         status,
                         channel,
+                        gift,
                     },
                 );
-            let visit =
-                (0..ncustomers.max(1), moment(), 0_i64..4).prop_map(|(customer, at, pages)| {
-                    Visit {
-                        customer,
-                        at,
-                        pages,
-                    }
+            let visit = (
+                0..ncustomers.max(1),
+                moment(),
+                0_i64..4,
+                opt(any::<bool>(), 0.6),
+            )
+                .prop_map(|(customer, at, pages, mobile)| Visit {
+                    customer,
+                    at,
+                    pages,
+                    mobile,
                 });
             let with_related = if ncustomers == 0 { 0 } else { 1 };
             (
@@ -431,7 +441,7 @@ fn key(prefix: &str, i: usize) -> String {
     format!("{prefix}{i:03}")
 }
 
-fn dataset(p: &Program, d: &Data) -> (Dataset, RunSettings) {
+pub(crate) fn dataset(p: &Program, d: &Data) -> (Dataset, RunSettings) {
     let as_of = parse_date(d.as_of);
     let tz = jiff::tz::TimeZone::get(d.zone).unwrap();
     let cs = &d.customers;
@@ -534,6 +544,7 @@ fn dataset(p: &Program, d: &Data) -> (Dataset, RunSettings) {
                 "channel",
                 Col::Text(os.iter().map(|o| t(o.channel)).collect()),
             ),
+            ("gift", Col::Bool(os.iter().map(|o| o.gift).collect())),
         ],
     );
     let vs = &d.visits;
@@ -561,6 +572,7 @@ fn dataset(p: &Program, d: &Data) -> (Dataset, RunSettings) {
                 "pages",
                 Col::Int(vs.iter().map(|v| Some(v.pages)).collect()),
             ),
+            ("mobile", Col::Bool(vs.iter().map(|v| v.mobile).collect())),
         ],
     );
     let ks = &d.companies;
@@ -697,6 +709,11 @@ fn order_cond() -> S {
             "channel = \"web\"",
             "channel starts with \"w\" ignoring case",
             "channel is any of [\"web\", \"app\"]",
+            "gift",
+            "not gift",
+            "gift = false",
+            "gift != true",
+            "gift = true",
         ]),
         fmt2(pick(&["amount"]), num_lit(), |a, b| format!("{a} > {b}")),
         fmt2(cmp_op(), num_lit(), |o, b| format!("amount {o} {b}")),
@@ -720,7 +737,11 @@ fn visit_cond() -> S {
         pick(&[
             "at >= now - 12 hours",
             "at < now - 1 day",
-            "pages is between 1 and 2"
+            "pages is between 1 and 2",
+            "mobile",
+            "not mobile",
+            "mobile = true",
+            "mobile != false",
         ]),
     ]
     .boxed()
@@ -735,9 +756,14 @@ fn agg_tail(window: S, cond: S) -> S {
         (window.clone(), cond.clone()).prop_map(|(w, c)| format!(" {w} where {c}")),
         // A window after the condition only reads as one when the condition ends with a test:
         // in `where not (x) in last 30 days` the window applies to `(x)`.
+        // Nor when it ends with a yes/no field or value: `where mobile in last 7 days` puts
+        // the window on `mobile`.
         (window, cond)
             .prop_filter("ends with a test", |(_, c)| !c.starts_with('(')
-                && !c.starts_with("not "))
+                && !c.starts_with("not ")
+                && !["gift", "mobile", "true", "false"]
+                    .iter()
+                    .any(|w| c.ends_with(w)))
             .prop_map(|(w, c)| format!(" where {c} {w}")),
     ]
     .boxed()
@@ -1369,7 +1395,7 @@ impl Rules {
 // ---------------------------------------------------------------------------------------------
 // The property
 
-fn check(rules: &str) -> Result<Program, String> {
+pub(crate) fn check(rules: &str) -> Result<Program, String> {
     let report = check_project(&ProjectInput {
         name: "prop".into(),
         config: None,
@@ -1626,6 +1652,7 @@ fn every_without_a_condition() {
         placed_on: Day::Rel(-1),
         status: "paid",
         channel: None,
+        gift: None,
     };
     agree(
         "segment s { where every(orders) }",
@@ -1646,5 +1673,18 @@ fn empty_membership_has_its_columns() {
     agree(
         "segment s { where seats > 1 }",
         &small(Vec::new(), Vec::new()),
+    );
+}
+
+#[test]
+fn negative_zero_ties_with_zero_in_rankings() {
+    // -0.0 = 0.0, so both rank first; the engine's window order used to sort the sign.
+    let data = small(
+        vec![plain(1, -0.0), plain(1, 0.0), plain(1, -1.0)],
+        Vec::new(),
+    );
+    agree(
+        "segment s { where rank of ratio <= 1 }\nsegment t { where percentile of ratio >= 50% }",
+        &data,
     );
 }

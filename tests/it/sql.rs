@@ -20,6 +20,10 @@ use segl::ir::{ScoreId, SegmentId, TierSetId};
 use segl::sql::{Dialect, Options, ParamName, compile, quote};
 
 use crate::check::{load, root};
+use crate::sql_engines::{
+    Job, Scratch, differences, job_result, read_csv, rule_name, run_jobs, run_output, segl,
+    segment_names, wanted, write_tables_json,
+};
 
 fn settings() -> RunSettings {
     let tz = jiff::tz::TimeZone::get("Europe/Berlin").unwrap();
@@ -154,48 +158,6 @@ fn named(engine: &str) -> bool {
     on
 }
 
-fn wanted(engine: &str) -> bool {
-    match std::env::var("SEGL_SQL_ENGINES") {
-        Ok(list) if !list.trim().is_empty() => {
-            let on = list.split(',').any(|e| e.trim() == engine);
-            if !on {
-                eprintln!(
-                    "SKIPPED: the {engine} comparison (SEGL_SQL_ENGINES={list} leaves it out)"
-                );
-            }
-            on
-        }
-        _ => true,
-    }
-}
-
-/// A scratch folder removed when the test ends.
-struct Scratch(std::path::PathBuf);
-
-impl Scratch {
-    fn path(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-fn read_csv(path: &Path) -> Vec<Vec<String>> {
-    let text = std::fs::read_to_string(path)
-        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .from_reader(text.as_bytes());
-    reader
-        .records()
-        .map(|r| r.unwrap().iter().map(str::to_owned).collect())
-        .collect()
-}
-
 /// Texts that try to break out of a quoted literal or identifier, for every dialect.
 const ADVERSARIAL: [&str; 22] = [
     "order",
@@ -260,8 +222,6 @@ fn read_pairs(path: &Path) -> Vec<(String, String)> {
 struct Comparison<'a> {
     /// The project folder.
     project: &'a Path,
-    /// The folder whose CSV files `tests/sql/run.py` loads (the schema of `rules/`).
-    data: &'a Path,
     /// The project's time zone instead of the one in its `segl.toml`.
     time_zone: Option<&'a str>,
     as_of: jiff::civil::Date,
@@ -276,10 +236,8 @@ struct Comparison<'a> {
 impl Comparison<'_> {
     fn rules(as_of: jiff::civil::Date, param: bool) -> Comparison<'static> {
         static ROOT: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
-        static DATA: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
         Comparison {
             project: ROOT.get_or_init(|| root().join("rules")),
-            data: DATA.get_or_init(|| root().join("rules/data")),
             time_zone: None,
             as_of,
             param,
@@ -296,7 +254,7 @@ fn as_of_param() -> Option<ParamName> {
 /// Runs the SQL for `dialect` on the engine and compares every column with `segl run --out`.
 /// Returns the differing cells as `entity/key/column: engine != sql` (and adversarial texts the
 /// engine did not read back as they were quoted), and the refused rules.
-fn compare_on_engine(dialect: Dialect, engine: &str) -> Vec<String> {
+fn compare_on_engine(dialect: Dialect, engine: &'static str) -> Vec<String> {
     let case = Comparison {
         quoting: true,
         ..Comparison::rules(date(2026, 11, 20), false)
@@ -304,16 +262,18 @@ fn compare_on_engine(dialect: Dialect, engine: &str) -> Vec<String> {
     compare(dialect, engine, &case).0
 }
 
-fn compare(dialect: Dialect, engine: &str, case: &Comparison) -> (Vec<String>, Vec<String>) {
-    let tag = format!(
-        "segl-sql-{engine}-{}-{}-{}-{}",
+fn compare(
+    dialect: Dialect,
+    engine: &'static str,
+    case: &Comparison,
+) -> (Vec<String>, Vec<String>) {
+    let dir = Scratch::new(&format!(
+        "sql-{engine}-{}-{}-{}-{}",
         case.project.file_name().unwrap().to_string_lossy(),
+        case.time_zone.unwrap_or("own").replace('/', "-"),
         case.as_of,
-        case.param,
-        std::process::id()
-    );
-    let dir = Scratch(std::env::temp_dir().join(tag));
-    std::fs::create_dir_all(dir.path()).unwrap();
+        case.param
+    ));
     // Another time zone: a copy of the project with its `segl.toml` changed.
     let project = match case.time_zone {
         None => case.project.to_path_buf(),
@@ -358,53 +318,33 @@ fn compare(dialect: Dialect, engine: &str, case: &Comparison) -> (Vec<String>, V
         as_of_param: param,
     };
     let sql = compile(&program, &settings, &options).unwrap();
-    let sql_path = dir.path().join("rules.sql");
-    std::fs::write(&sql_path, &sql).unwrap();
-    let quoting_path = dir.path().join("quoting-cases.json");
-    std::fs::write(
-        &quoting_path,
-        serde_json::to_string(&quoting_queries(dialect)).unwrap(),
-    )
-    .unwrap();
-    let python = if engine == "spark" {
-        std::env::var("SEGL_SPARK_PYTHON")
+    let quoting = if case.quoting {
+        let path = dir.path().join("quoting-cases.json");
+        std::fs::write(
+            &path,
+            serde_json::to_string(&quoting_queries(dialect)).unwrap(),
+        )
+        .unwrap();
+        Some(path)
     } else {
-        std::env::var("SEGL_SQL_PYTHON")
-    }
-    .unwrap_or_else(|_| "python3".into());
-    // SQLite has no boolean type; the runner prints the segment columns as true/false.
-    let segments: Vec<String> = ok
-        .iter()
-        .filter_map(|r| match r {
-            Rule::Segment(id) => Some(program.segments[id.index()].name.clone()),
-            _ => None,
-        })
-        .collect();
-    let out_dir = dir.path().join("out");
-    std::fs::create_dir_all(&out_dir).unwrap();
-    let mut command = Command::new(&python);
-    command
-        .arg(root().join("tests/sql/run.py"))
-        .arg(engine)
-        .arg(case.data)
-        .arg(&sql_path)
-        .arg(&out_dir)
-        .env("SEGL_SQL_BOOLS", segments.join(","));
-    if case.quoting {
-        command.env("SEGL_SQL_QUOTING", &quoting_path);
-    }
-    if case.param {
-        command.arg("--param").arg(format!("as_of={}", case.as_of));
-    }
-    let out = command
-        .output()
-        .unwrap_or_else(|e| panic!("cannot start {python}: {e}"));
-    assert!(
-        out.status.success(),
-        "the {engine} run failed (set up the engines with `eval \"$(bash scripts/test-env.sh)\"`, \
-         or leave the engine out with SEGL_SQL_ENGINES):\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+        None
+    };
+    let job = Job {
+        engine,
+        tables: dir.path().join("tables.json"),
+        sql: dir.path().join("rules.sql"),
+        out: dir.path().join("out"),
+        quoting,
+        params: if case.param {
+            vec![("as_of".to_owned(), case.as_of.to_string())]
+        } else {
+            Vec::new()
+        },
+    };
+    std::fs::write(&job.sql, &sql).unwrap();
+    write_tables_json(&project, engine, &job.tables);
+    run_jobs(dir.path(), std::slice::from_ref(&job));
+    let queries = job_result(&job).unwrap_or_else(|e| panic!("{e}"));
     // The same rules evaluated by segl itself.
     let reference = dir.path().join("segl.csv");
     let mut args: Vec<String> = vec![
@@ -416,65 +356,48 @@ fn compare(dialect: Dialect, engine: &str, case: &Comparison) -> (Vec<String>, V
         reference.display().to_string(),
     ];
     for r in &ok {
-        let name = match r {
-            Rule::Segment(id) => &program.segments[id.index()].name,
-            Rule::TierSet(id) => &program.tier_sets[id.index()].name,
-            Rule::Score(id) => &program.scores[id.index()].name,
-        };
         args.push("--segment".into());
-        args.push(name.clone());
+        args.push(rule_name(&program, *r).to_owned());
     }
-    let run = Command::new(env!("CARGO_BIN_EXE_segl"))
-        .args(&args)
-        .output()
-        .unwrap();
-    assert!(
-        run.status.success(),
-        "{}",
-        String::from_utf8_lossy(&run.stderr)
-    );
-    let mut diffs = if case.quoting {
-        quoting_diffs(engine, &read_pairs(&out_dir.join("quoting.json")))
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    segl(&args).unwrap();
+    let booleans = if dialect == Dialect::Sqlite {
+        segment_names(&program, &ok)
     } else {
         Vec::new()
     };
-    let mut entities: Vec<String> = std::fs::read_dir(&out_dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter_map(|f| f.strip_suffix(".csv").map(str::to_owned))
-        .collect();
-    entities.sort();
-    assert!(!entities.is_empty(), "the engine wrote no membership");
-    let primary = &program.entity(program.primary.unwrap()).name;
-    for entity in entities {
-        let file = if &entity == primary {
-            "segl.csv".to_owned()
-        } else {
-            format!("segl.{entity}.csv")
-        };
-        let expected = read_csv(&dir.path().join(file));
-        let got = read_csv(&out_dir.join(format!("{entity}.csv")));
-        assert_eq!(expected.first(), got.first(), "{entity}: columns differ");
-        assert_eq!(expected.len(), got.len(), "{entity}: row counts differ");
+    assert!(!queries.is_empty(), "the engine wrote no membership");
+    let mut diffs = if case.quoting {
+        quoting_diffs(engine, &read_pairs(&job.out.join("quoting.json")))
+    } else {
+        Vec::new()
+    };
+    for q in &queries {
+        let expected = read_csv(&run_output(&reference, &program, &q.entity));
+        assert_eq!(
+            expected.first(),
+            Some(&q.columns),
+            "{}: columns differ",
+            q.entity
+        );
         assert!(
             expected.len() > case.min_rows,
-            "{entity}: too few rows to compare"
+            "{}: too few rows to compare",
+            q.entity
         );
-        let header = &expected[0];
-        for (e, g) in expected.iter().zip(&got).skip(1) {
-            for (i, col) in header.iter().enumerate() {
-                if e.get(i) != g.get(i) {
-                    diffs.push(format!(
-                        "{entity}/{}/{col} as of {}{}: {:?} != {:?}",
-                        e[0],
-                        case.as_of,
-                        if case.param { " (parameter)" } else { "" },
-                        e.get(i),
-                        g.get(i)
-                    ));
-                }
-            }
-        }
+        let at = format!(
+            " as of {}{}{}",
+            case.as_of,
+            case.time_zone
+                .map(|t| format!(" in {t}"))
+                .unwrap_or_default(),
+            if case.param { " (parameter)" } else { "" }
+        );
+        diffs.extend(
+            differences(&expected, q, &booleans, usize::MAX)
+                .into_iter()
+                .map(|d| d + &at),
+        );
     }
     (diffs, refused)
 }
@@ -604,8 +527,7 @@ fn sql_parses_with_sqlglot_in_every_dialect() {
         return;
     }
     let program = rules_program();
-    let dir = Scratch(std::env::temp_dir().join(format!("segl-sqlglot-{}", std::process::id())));
-    std::fs::create_dir_all(dir.path()).unwrap();
+    let dir = Scratch::new("sqlglot");
     let mut cases = Vec::new();
     for (dialect, name) in Dialect::ALL {
         // The other scripts: with the as-of parameter, and the calendar edge cases.
@@ -638,6 +560,13 @@ fn sql_parses_with_sqlglot_in_every_dialect() {
         std::fs::write(&broken_path, broken).unwrap();
         let (parsed, _) = sqlglot(&[name.as_ref(), broken_path.as_os_str()]);
         assert!(!parsed, "{name}: sqlglot accepted a broken statement");
+        // One view per rule (`--views`) parses too.
+        let views = segl::sql::views(&program, &settings(), &options, "segl_").unwrap();
+        let views_path = dir.path().join(format!("{name}-views.sql"));
+        std::fs::write(&views_path, &views).unwrap();
+        let (parsed, errors) =
+            sqlglot(&["--views".as_ref(), name.as_ref(), views_path.as_os_str()]);
+        assert!(parsed, "{name} --views: {errors}");
         for q in quoting_queries(dialect) {
             cases.push((name, q));
         }
@@ -748,7 +677,6 @@ fn dates_on_engine(dialect: Dialect) {
         return;
     }
     let project = root().join("tests/fixtures/sql-run/dates");
-    let data = project.join("data");
     let mut diffs = Vec::new();
     let mut refusals = Vec::new();
     for time_zone in [None, Some("UTC")] {
@@ -756,7 +684,6 @@ fn dates_on_engine(dialect: Dialect) {
             for param in [false, true] {
                 let case = Comparison {
                     project: &project,
-                    data: &data,
                     time_zone,
                     as_of: date(y, m, d),
                     param,

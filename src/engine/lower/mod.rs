@@ -1315,9 +1315,18 @@ impl Planner<'_> {
         };
         // One window step per expression: DataFusion requires the expressions of one step to
         // share their partition and order.
+        // -0.0 and 0.0 are the same number (`=` says so) but sort apart in a window's order:
+        // ranked values are taken with zero's sign dropped, so that they tie.
+        let ranked_value = if value.ty == Type::Number {
+            when(ident(v.clone()).eq(lit(0.0_f64)), lit(0.0_f64))
+                .otherwise(ident(v.clone()))?
+                .alias(v.clone())
+        } else {
+            ident(v.clone())
+        };
         let mut df = narrow.df()?.select(
             std::iter::once(ident(narrow_key.clone()))
-                .chain(std::iter::once(ident(v.clone())))
+                .chain(std::iter::once(ranked_value))
                 .chain(w.iter().map(|w| ident(w.clone())))
                 .collect::<Vec<Df>>(),
         )?;
