@@ -1184,7 +1184,13 @@ impl Checker<'_, '_> {
         scope: EntityId,
         span: Span,
     ) -> Expr {
-        let x = self.operand(subject, scope, None, "here");
+        // Whether a yes/no value is known is a fair question (`email_opt_in is unknown`); every
+        // other test needs a value that is not a condition.
+        let x = if matches!(test, ast::Test_::Known | ast::Test_::Unknown) {
+            self.expr(subject, scope, None)
+        } else {
+            self.operand(subject, scope, None, "here")
+        };
         if x.ty == Type::Error {
             // Still check the other side for its own errors.
             self.test_args_only(test, scope);

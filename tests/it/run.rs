@@ -353,3 +353,20 @@ fn ntile_is_exact_at_group_boundaries() {
     assert_eq!(code, 0, "{stderr}");
     assert!(stdout.contains("segment group_58: in"), "{stdout}");
 }
+
+/// `is known` and `is unknown` apply to optional yes/no fields too (they were refused with
+/// E0403, "a yes/no condition cannot be used here"), in the engine and in `segl test`.
+#[test]
+fn an_optional_yes_no_field_can_be_tested_for_a_value() {
+    let dir = root().join("tests/fixtures/run/known-yes-no");
+    let out = std::env::temp_dir().join(format!("segl-known-{}.csv", std::process::id()));
+    let (code, _, stderr) = segl(&["run", dir.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(
+        std::fs::read_to_string(&out).unwrap(),
+        "id,consent_unknown,consent_given_or_refused\nc1,false,true\nc2,false,true\nc3,true,false\n"
+    );
+    let _ = std::fs::remove_file(&out);
+    let (code, stdout, stderr) = segl(&["test", dir.to_str().unwrap()]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+}
