@@ -370,3 +370,23 @@ fn an_optional_yes_no_field_can_be_tested_for_a_value() {
     let (code, stdout, stderr) = segl(&["test", dir.to_str().unwrap()]);
     assert_eq!(code, 0, "{stdout}{stderr}");
 }
+
+/// A date moved by a length computed from the data (`first_order + (first_order - signed_up)`)
+/// moves by the length's whole days, rounded down, in the engine as in `segl test` (the engine
+/// used to stop with "Cannot coerce arithmetic expression Date32 + Duration").
+#[test]
+fn a_date_moves_by_a_computed_length() {
+    let dir = root().join("tests/fixtures/run/date-plus-computed-length");
+    let out = std::env::temp_dir().join(format!("segl-datelen-{}.csv", std::process::id()));
+    let (code, _, stderr) = segl(&["run", dir.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(
+        std::fs::read_to_string(&out).unwrap(),
+        "id,second_wait_ends_this_month,started_before_signup,\
+         signup_moved_by_ticket_time_is_november_12\n\
+         a,true,true,false\nb,false,false,true\nc,false,false,true\n"
+    );
+    let _ = std::fs::remove_file(&out);
+    let (code, stdout, stderr) = segl(&["test", dir.to_str().unwrap()]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+}

@@ -1100,6 +1100,21 @@ impl Planner<'_> {
                 ));
             }
             let d = self.compile(frame, dur)?;
+            if e.ty == Type::Date && when_.ty == Type::Date {
+                // A date moved by a computed length (`a + (b - a)`): by its whole days, rounded
+                // down, as the reference evaluator does. DataFusion adds no durations to dates.
+                let day = lit(86_400_000_000_i64);
+                let micros = cast(d, DataType::Int64);
+                let rem = ((micros.clone() % day.clone()) + day.clone()) % day.clone();
+                let days = (micros - rem) / day;
+                let days = if op == ArithOp::Sub {
+                    lit(0_i64) - days
+                } else {
+                    days
+                };
+                let base = cast(cast(v, DataType::Int32), DataType::Int64);
+                return Ok(cast(cast(base + days, DataType::Int32), DataType::Date32));
+            }
             return Ok(if op == ArithOp::Sub { v - d } else { v + d });
         }
         if op == ArithOp::Mul && e.ty == Type::Duration {
