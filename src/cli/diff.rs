@@ -9,7 +9,7 @@ use std::process::Command;
 use clap::{Args, ValueEnum};
 
 use super::project::{
-    Progress, ProjectArgs, one_project, project_dir, report, settle, stderr_color,
+    Progress, ProjectArgs, Settled, one_project, project_dir, report, settle, stderr_color,
 };
 use super::{Exit, files, print_out, print_usage_error};
 use segl::check::{ProjectInput, RawFile, check_project};
@@ -180,6 +180,29 @@ pub(super) fn check(input: ProjectInput, color: bool) -> Result<Checked, Exit> {
     })
 }
 
+/// Reads and checks the project, then settles its data, as-of date and parameters from
+/// `segl.toml` and the command line (`segl diff`, `segl report`); problems are printed.
+pub(super) fn check_and_settle(
+    project: &Path,
+    args: &ProjectArgs,
+    command: &str,
+    color: bool,
+) -> Result<(Checked, Settled), Exit> {
+    let checked = check(one_project(project, command)?, color)?;
+    let (settled, found) = settle(
+        project,
+        &checked.input.name,
+        &checked.program,
+        checked.config.as_ref(),
+        &checked.sources,
+        args,
+    )?;
+    if report(&found, &checked.sources, color) {
+        return Err(Exit::Errors);
+    }
+    Ok((checked, settled))
+}
+
 pub(super) fn evaluate_side(
     program: &Program,
     data: &[DataSource],
@@ -262,24 +285,15 @@ fn data_diff(args: &DiffArgs, color: bool) -> Result<Diff, Exit> {
         print_usage_error("`--after DATA` needs `--before DATA`: the earlier data to compare with");
         return Err(Exit::Usage);
     }
-    let input = one_project(&args.project, "diff")?;
-    let Checked {
-        input,
-        program,
-        config,
-        mut sources,
-    } = check(input, color)?;
-    let (settled, found) = settle(
-        &args.project,
-        &input.name,
-        &program,
-        config.as_ref(),
-        &sources,
-        &args.common,
-    )?;
-    if report(&found, &sources, color) {
-        return Err(Exit::Errors);
-    }
+    let (
+        Checked {
+            input,
+            program,
+            mut sources,
+            ..
+        },
+        settled,
+    ) = check_and_settle(&args.project, &args.common, "diff", color)?;
     let mut before_settings = settled.settings.clone();
     let mut after_settings = settled.settings.clone();
     if let Some(d) = &args.as_of_before {
@@ -350,24 +364,15 @@ fn data_diff(args: &DiffArgs, color: bool) -> Result<Diff, Exit> {
 fn rules_diff(args: &DiffArgs, rev: &str, color: bool) -> Result<Diff, Exit> {
     let line = CommandLine::new(args);
     // The working tree first: its data, as-of date and parameters are used for both sides.
-    let input = one_project(&args.project, "diff")?;
-    let Checked {
-        input,
-        program,
-        config,
-        mut sources,
-    } = check(input, color)?;
-    let (settled, found) = settle(
-        &args.project,
-        &input.name,
-        &program,
-        config.as_ref(),
-        &sources,
-        &args.common,
-    )?;
-    if report(&found, &sources, color) {
-        return Err(Exit::Errors);
-    }
+    let (
+        Checked {
+            input,
+            program,
+            mut sources,
+            ..
+        },
+        settled,
+    ) = check_and_settle(&args.project, &args.common, "diff", color)?;
 
     let mut problems = SourceMap::new();
     let base = match git_project(&args.project, &input.name, rev) {

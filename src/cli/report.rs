@@ -6,8 +6,8 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use super::diff::{as_of_line, check, evaluate_side, in_folder};
-use super::project::{ProjectArgs, one_project, report, settle, stderr_color};
+use super::diff::{as_of_line, check_and_settle, evaluate_side, in_folder};
+use super::project::{ProjectArgs, stderr_color};
 use super::{Exit, print_usage_error};
 use segl::diff::snapshot::Snapshot;
 use segl::diff::{Diff, Side, compare};
@@ -50,20 +50,8 @@ fn make(args: &ReportArgs) -> Result<(), Exit> {
         ));
         return Err(Exit::Usage);
     }
-    let input = one_project(&args.project, "report")?;
-    let checked = check(input, color)?;
+    let (checked, settled) = check_and_settle(&args.project, &args.common, "report", color)?;
     let (program, input, mut sources) = (checked.program, checked.input, checked.sources);
-    let (settled, found) = settle(
-        &args.project,
-        &input.name,
-        &program,
-        checked.config.as_ref(),
-        &sources,
-        &args.common,
-    )?;
-    if report(&found, &sources, color) {
-        return Err(Exit::Errors);
-    }
     let after_data = match &args.after {
         Some(f) => in_folder(&settled.data_sources, f)?,
         None => settled.data_sources.clone(),
