@@ -172,9 +172,11 @@ fn check_with_data(path: &std::path::Path, args: &ProjectArgs) -> Result<Report,
     let mut dataset = None;
     if !added.iter().any(Diagnostic::is_error) {
         let progress = Progress::start("loading data");
+        // Checking against the data looks at every value of every file.
         let loaded = load(
             program,
             &settled.data_sources,
+            &segl::ir::usage::Usage::everything(program),
             &settled.settings.as_of.time_zone,
             &mut report.sources,
         );

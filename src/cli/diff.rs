@@ -211,15 +211,16 @@ pub(super) fn evaluate_side(
     color: bool,
 ) -> Result<Snapshot, Exit> {
     let progress = Progress::start("evaluating segments");
-    let loaded = load(program, data, &settings.as_of.time_zone, sources);
-    if report(&loaded.diagnostics, sources, color) {
-        progress.done();
-        return Err(Exit::Errors);
-    }
     let request = Request {
         rules: None,
         columns: Vec::new(),
     };
+    let usage = request.usage(program);
+    let loaded = load(program, data, &usage, &settings.as_of.time_zone, sources);
+    if report(&loaded.diagnostics, sources, color) {
+        progress.done();
+        return Err(Exit::Errors);
+    }
     let evaluation = evaluate(program, &loaded.dataset, settings, &request);
     progress.done();
     match evaluation {

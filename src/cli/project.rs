@@ -14,6 +14,7 @@ use segl::check::{ProjectInput, check_project};
 use segl::diagnostics::{Diagnostic, render, suggest};
 use segl::engine::load::{DataSource, load};
 use segl::engine::{AsOf, Dataset, RunSettings};
+use segl::ir::usage::Usage;
 use segl::ir::{EntityId, Program};
 use segl::project::{self, config::AsOf as ConfigAsOf};
 use segl::sema::params::{find_param, parse_param_value};
@@ -65,13 +66,25 @@ pub fn report(diagnostics: &[Diagnostic], sources: &SourceMap, color: bool) -> b
     diagnostics.iter().any(Diagnostic::is_error)
 }
 
-/// A spinner on standard error, shown only when it is a terminal.
-pub struct Progress(Option<ProgressBar>);
+/// A spinner on standard error, shown only when it is a terminal. With the environment
+/// variable `SEGL_TIMINGS` set, each step's time is printed to standard error when it ends
+/// (for measuring; see docs/performance.md).
+pub struct Progress {
+    bar: Option<ProgressBar>,
+    step: String,
+    started: std::time::Instant,
+}
 
 impl Progress {
     pub fn start(message: &str) -> Progress {
+        let started = std::time::Instant::now();
+        let step = message.to_owned();
         if !std::io::stderr().is_terminal() {
-            return Progress(None);
+            return Progress {
+                bar: None,
+                step,
+                started,
+            };
         }
         let bar = ProgressBar::new_spinner();
         if let Ok(style) = ProgressStyle::with_template("{spinner} {msg} ({elapsed})") {
@@ -79,12 +92,23 @@ impl Progress {
         }
         bar.set_message(message.to_owned());
         bar.enable_steady_tick(Duration::from_millis(120));
-        Progress(Some(bar))
+        Progress {
+            bar: Some(bar),
+            step,
+            started,
+        }
     }
 
     pub fn done(&self) {
-        if let Some(bar) = &self.0 {
+        if let Some(bar) = &self.bar {
             bar.finish_and_clear();
+        }
+        if std::env::var_os("SEGL_TIMINGS").is_some() {
+            eprintln!(
+                "segl timing: {} took {:.3} s",
+                self.step,
+                self.started.elapsed().as_secs_f64()
+            );
         }
     }
 }
@@ -98,12 +122,21 @@ pub fn project_dir(path: &Path) -> PathBuf {
     }
 }
 
-/// Checks the project and loads its data. On failure the problem is already printed and the
-/// exit code is returned.
-pub fn prepare(project: &Path, args: &ProjectArgs, command: &str) -> Result<Ready, Exit> {
+/// Checks the project and loads the data the command reads. `select` looks at the checked
+/// program (and may refuse the command, printing why) and says which entities and fields to
+/// load, with whatever else the command worked out on the way. On failure the problem is
+/// already printed and the exit code is returned.
+pub fn prepare<T>(
+    project: &Path,
+    args: &ProjectArgs,
+    command: &str,
+    select: impl FnOnce(&Program) -> Result<(Usage, T), Exit>,
+) -> Result<(Ready, T), Exit> {
     let color = stderr_color(args.color);
+    let progress = Progress::start("checking the rules");
     let input = one_project(project, command)?;
     let checked = check_project(&input);
+    progress.done();
     let mut sources = checked.sources;
     if report(&checked.diagnostics, &sources, color) {
         return Err(Exit::Errors);
@@ -120,11 +153,13 @@ pub fn prepare(project: &Path, args: &ProjectArgs, command: &str) -> Result<Read
     if report(&found, &sources, color) {
         return Err(Exit::Errors);
     }
+    let (usage, selected) = select(&program)?;
 
     let progress = Progress::start("loading data");
     let loaded = load(
         &program,
         &settled.data_sources,
+        &usage,
         &settled.settings.as_of.time_zone,
         &mut sources,
     );
@@ -132,11 +167,14 @@ pub fn prepare(project: &Path, args: &ProjectArgs, command: &str) -> Result<Read
     if report(&loaded.diagnostics, &sources, color) {
         return Err(Exit::Errors);
     }
-    Ok(Ready {
-        program,
-        dataset: loaded.dataset,
-        settings: settled.settings,
-    })
+    Ok((
+        Ready {
+            program,
+            dataset: loaded.dataset,
+            settings: settled.settings,
+        },
+        selected,
+    ))
 }
 
 /// The one project at `project`, read from disk.

@@ -50,62 +50,24 @@ pub enum RunFormat {
 
 pub fn run(args: &RunArgs) -> Exit {
     let started = Instant::now();
-    let ready = match prepare(&args.project, &args.common, "run") {
+    // The rules, columns and output asked for are settled before any data is read, so a
+    // mistake on the command line is reported at once, and only what they need is loaded.
+    let choose = |program: &Program| {
+        let selection = select(args, program)?;
+        Ok((selection.request.usage(program), selection))
+    };
+    let (ready, selection) = match prepare(&args.project, &args.common, "run", choose) {
         Ok(r) => r,
         Err(exit) => return exit,
     };
     let program = &ready.program;
-    let Some(primary) = program.primary else {
-        return Exit::Errors;
-    };
-    let rules = if args.segments.is_empty() {
-        None
-    } else {
-        let mut rules = Vec::new();
-        for name in &args.segments {
-            match find_rule(program, name) {
-                Ok(r) => rules.push(r),
-                Err(message) => {
-                    print_usage_error(&format!("`--segment {name}`: {message}"));
-                    return Exit::Usage;
-                }
-            }
-        }
-        Some(rules)
-    };
-    let mut columns = Vec::new();
-    for name in &args.columns {
-        match column_expr(program, primary, name) {
-            Some(value) => columns.push(ExtraColumn {
-                entity: primary,
-                name: name.clone(),
-                value,
-            }),
-            None => {
-                print_usage_error(&format!(
-                    "`--columns {name}`: {}",
-                    unknown_column(program, primary, name)
-                ));
-                return Exit::Usage;
-            }
-        }
-    }
-    let out_format = match &args.out {
-        None => None,
-        Some(out) => match OutputFormat::from_path(&out.display().to_string()) {
-            Some(f) => Some(f),
-            None => {
-                print_usage_error(&format!(
-                    "`--out {}`: the file name must end in .csv, .parquet, .ndjson or .jsonl",
-                    out.display()
-                ));
-                return Exit::Usage;
-            }
-        },
-    };
+    let Selection {
+        primary,
+        request,
+        out_format,
+    } = selection;
 
     let progress = Progress::start("evaluating segments");
-    let request = Request { rules, columns };
     let evaluation = match evaluate(program, &ready.dataset, &ready.settings, &request) {
         Ok(e) => e,
         Err(e) => {
@@ -117,6 +79,7 @@ pub fn run(args: &RunArgs) -> Exit {
     progress.done();
 
     let mut written = Vec::new();
+    let progress = Progress::start("writing the membership");
     if let (Some(out), Some(format)) = (&args.out, out_format) {
         for m in &evaluation.memberships {
             let path = if m.entity == primary {
@@ -134,6 +97,7 @@ pub fn run(args: &RunArgs) -> Exit {
             written.push((path.display().to_string(), m.batch.num_rows()));
         }
     }
+    progress.done();
 
     let mut history_line = None;
     if let Some(path) = &args.history {
@@ -164,6 +128,71 @@ pub fn run(args: &RunArgs) -> Exit {
         eprintln!("{line}");
     }
     Exit::Clean
+}
+
+/// What `segl run` was asked for, read from its options once the rules are checked.
+struct Selection {
+    primary: EntityId,
+    request: Request,
+    out_format: Option<OutputFormat>,
+}
+
+/// Reads `--segment`, `--columns` and `--out` against the checked program; a mistake is printed
+/// and returned as the exit code.
+fn select(args: &RunArgs, program: &Program) -> Result<Selection, Exit> {
+    let Some(primary) = program.primary else {
+        return Err(Exit::Errors);
+    };
+    let rules = if args.segments.is_empty() {
+        None
+    } else {
+        let mut rules = Vec::new();
+        for name in &args.segments {
+            match find_rule(program, name) {
+                Ok(r) => rules.push(r),
+                Err(message) => {
+                    print_usage_error(&format!("`--segment {name}`: {message}"));
+                    return Err(Exit::Usage);
+                }
+            }
+        }
+        Some(rules)
+    };
+    let mut columns = Vec::new();
+    for name in &args.columns {
+        match column_expr(program, primary, name) {
+            Some(value) => columns.push(ExtraColumn {
+                entity: primary,
+                name: name.clone(),
+                value,
+            }),
+            None => {
+                print_usage_error(&format!(
+                    "`--columns {name}`: {}",
+                    unknown_column(program, primary, name)
+                ));
+                return Err(Exit::Usage);
+            }
+        }
+    }
+    let out_format = match &args.out {
+        None => None,
+        Some(out) => match OutputFormat::from_path(&out.display().to_string()) {
+            Some(f) => Some(f),
+            None => {
+                print_usage_error(&format!(
+                    "`--out {}`: the file name must end in .csv, .parquet, .ndjson or .jsonl",
+                    out.display()
+                ));
+                return Err(Exit::Usage);
+            }
+        },
+    };
+    Ok(Selection {
+        primary,
+        request: Request { rules, columns },
+        out_format,
+    })
 }
 
 /// The rules' version: the git commit of the project (with `-dirty` when its files have changes

@@ -8,8 +8,9 @@ use clap::Args;
 use super::project::{ProjectArgs, entity_named, prepare};
 use super::{Exit, print_out, print_usage_error};
 use segl::diagnostics::suggest;
+use segl::engine::lower::Request;
 use segl::explain::{render, why};
-use segl::ir::SegmentId;
+use segl::ir::{Program, SegmentId};
 
 #[derive(Debug, Args)]
 pub struct WhyArgs {
@@ -30,8 +31,10 @@ pub struct WhyArgs {
 }
 
 pub fn run(args: &WhyArgs) -> Exit {
-    let ready = match prepare(&args.project, &args.common, "why") {
-        Ok(r) => r,
+    // Every rule of the record's entity is explained, so everything the rules read is loaded.
+    let everything = |program: &Program| Ok((Request::default().usage(program), ()));
+    let ready = match prepare(&args.project, &args.common, "why", everything) {
+        Ok((r, ())) => r,
         Err(exit) => return exit,
     };
     let program = &ready.program;

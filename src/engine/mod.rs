@@ -3,6 +3,7 @@
 //! knows DataFusion; Arrow, the data format, is also read by the reference evaluator (`explain`)
 //! and written by the sample-data generator (`sample`).
 
+pub mod keys;
 pub mod load;
 pub mod lower;
 pub mod output;
@@ -11,9 +12,12 @@ pub mod types;
 
 use std::collections::HashMap;
 
+use std::sync::Arc;
+
+use datafusion::arrow::array::UInt32Array;
 use datafusion::arrow::record_batch::RecordBatch;
 
-use crate::ir::{EntityId, ParamId, Value};
+use crate::ir::{EntityId, FieldId, ParamId, Value};
 
 /// One entity's records, validated against the schema.
 ///
@@ -40,10 +44,14 @@ impl Table {
     }
 }
 
-/// The data of a run: at most one table per entity.
+/// The data of a run: at most one table per entity, and the links between tables found while
+/// checking them.
 #[derive(Clone, Debug, Default)]
 pub struct Dataset {
     tables: HashMap<EntityId, Table>,
+    /// (child entity, linking field, parent entity) to the parent row of each child row (unknown
+    /// where the link is unknown or names no parent).
+    links: HashMap<(EntityId, FieldId, EntityId), Arc<UInt32Array>>,
 }
 
 impl Dataset {
@@ -52,8 +60,35 @@ impl Dataset {
         Dataset::default()
     }
 
+    /// Adds (or replaces) an entity's table; links found for an earlier table of it are
+    /// dropped.
     pub fn insert(&mut self, table: Table) {
-        self.tables.insert(table.entity, table);
+        let entity = table.entity;
+        self.links
+            .retain(|(child, _, parent), _| *child != entity && *parent != entity);
+        self.tables.insert(entity, table);
+    }
+
+    /// Records where the links of `child`'s field `field` point among `parent`'s rows.
+    pub fn insert_link(
+        &mut self,
+        child: EntityId,
+        field: FieldId,
+        parent: EntityId,
+        rows: Arc<UInt32Array>,
+    ) {
+        self.links.insert((child, field, parent), rows);
+    }
+
+    /// The parent row of each child row, when the loader worked it out.
+    #[must_use]
+    pub fn link(
+        &self,
+        child: EntityId,
+        field: FieldId,
+        parent: EntityId,
+    ) -> Option<&Arc<UInt32Array>> {
+        self.links.get(&(child, field, parent))
     }
 
     #[must_use]

@@ -3,6 +3,7 @@
 //! explainer) read only this; they never look names up or convert types themselves.
 
 mod dump;
+pub mod usage;
 mod value;
 
 pub use dump::{dump, dump_expr};

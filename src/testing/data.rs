@@ -67,7 +67,8 @@ pub fn test_dataset(
         .collect();
     let mut dataset = Dataset::new();
     if !files.is_empty() {
-        let loaded = load(program, &files, time_zone, sources);
+        let everything = crate::ir::usage::Usage::everything(program);
+        let loaded = load(program, &files, &everything, time_zone, sources);
         let errors = loaded.diagnostics.iter().any(Diagnostic::is_error);
         let loaded_diagnostics = loaded.diagnostics.into_iter().map(|mut d| {
             // The loader's advice is about `segl.toml`; a test's paths start at its rule file.

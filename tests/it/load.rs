@@ -13,6 +13,7 @@ use datafusion::arrow::datatypes::{DataType, Field, Schema, TimeUnit};
 use segl::check::{ProjectInput, RawFile, check_project};
 use segl::diagnostics::{Diagnostic, render, sort};
 use segl::engine::load::{DataFormat, DataSource, Loaded, load};
+use segl::ir::usage::Usage;
 use segl::project::data::data_sources;
 use segl::source::SourceMap;
 
@@ -63,7 +64,13 @@ pub fn load_project(dir: &Path) -> (Vec<Diagnostic>, SourceMap, Option<segl::eng
         dataset,
         diagnostics: found,
         ..
-    } = load(&program, &resolved, &zone, &mut sources);
+    } = load(
+        &program,
+        &resolved,
+        &Usage::everything(&program),
+        &zone,
+        &mut sources,
+    );
     diagnostics.extend(found);
     sort(&mut diagnostics, &sources);
     (diagnostics, sources, Some(dataset))
@@ -172,7 +179,13 @@ fn load_one(
     let mut source = DataSource::new(segl::ir::EntityId(0), path, file);
     adjust(&mut source);
     let zone = jiff::tz::TimeZone::get("Europe/Berlin").unwrap();
-    let loaded = load(&program, &[source], &zone, &mut sources);
+    let loaded = load(
+        &program,
+        &[source],
+        &Usage::everything(&program),
+        &zone,
+        &mut sources,
+    );
     let shown = render::plain(&loaded.diagnostics, &sources);
     let batch = loaded
         .dataset

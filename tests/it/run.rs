@@ -10,6 +10,7 @@ use segl::engine::load::load;
 use segl::engine::lower::{Request, evaluate};
 use segl::engine::{AsOf, Dataset, Membership, RunSettings};
 use segl::ir::Program;
+use segl::ir::usage::Usage;
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -46,7 +47,13 @@ pub fn example() -> (Program, Dataset, RunSettings) {
     assert!(found.is_empty(), "{found:?}");
     let data: Vec<_> = specs.iter().map(|s| s.resolve(&dir)).collect();
     let tz = jiff::tz::TimeZone::get("Europe/Berlin").unwrap();
-    let loaded = load(&program, &data, &tz, &mut sources);
+    let loaded = load(
+        &program,
+        &data,
+        &Usage::everything(&program),
+        &tz,
+        &mut sources,
+    );
     assert!(loaded.diagnostics.is_empty(), "{:?}", loaded.diagnostics);
     let settings = RunSettings {
         as_of: AsOf::end_of_day(jiff::civil::date(2026, 11, 20), tz).unwrap(),

@@ -51,9 +51,21 @@ pub enum Column {
         inner: Box<Column>,
         separator: char,
     },
+    /// A field the run does not read: only the rows are counted, and the column is finished
+    /// as unknown values (nothing in it is decoded or checked).
+    Skipped(usize, Type),
 }
 
 impl Column {
+    /// A column for a field the run does not read.
+    pub fn skipped(ty: &Type) -> Column {
+        Column::Skipped(0, ty.clone())
+    }
+
+    pub fn is_skipped(&self) -> bool {
+        matches!(self, Column::Skipped(..))
+    }
+
     pub fn new(ty: &Type, program: &Program, zone: &jiff::tz::TimeZone, separator: char) -> Column {
         match ty {
             Type::Text | Type::Error => Column::Text(StringBuilder::new()),
@@ -94,6 +106,7 @@ impl Column {
 
     pub fn push_null(&mut self) {
         match self {
+            Column::Skipped(rows, _) => *rows += 1,
             Column::Text(b) | Column::Enum(b, _) => b.append_null(),
             Column::Integer(b) => b.append_null(),
             Column::Number(b) => b.append_null(),
@@ -130,6 +143,7 @@ impl Column {
 
     fn try_push_text(&mut self, text: &str) -> Result<(), Refusal> {
         match self {
+            Column::Skipped(rows, _) => *rows += 1,
             Column::Text(b) => b.append_value(text),
             Column::Enum(b, values) => {
                 if !values.iter().any(|v| v == text) {
@@ -198,6 +212,10 @@ impl Column {
 
     fn try_push_json(&mut self, value: &Json<'_>) -> Result<(), Refusal> {
         match (value, &mut *self) {
+            (_, Column::Skipped(rows, _)) => {
+                *rows += 1;
+                Ok(())
+            }
             (Json::Null, _) => {
                 self.push_null();
                 Ok(())
@@ -284,6 +302,9 @@ impl Column {
     /// once they share one scale.
     pub fn finish(self, ty: &Type) -> Result<ArrayRef, String> {
         Ok(match self {
+            Column::Skipped(rows, ty) => {
+                datafusion::arrow::array::new_null_array(&arrow_type(&ty, 0), rows)
+            }
             Column::Text(mut b) | Column::Enum(mut b, _) => Arc::new(b.finish()) as ArrayRef,
             Column::Integer(mut b) => Arc::new(b.finish()),
             Column::Number(mut b) => Arc::new(b.finish()),

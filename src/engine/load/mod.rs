@@ -29,7 +29,8 @@ use self::problems::{Problems, RowRef};
 use self::rows::RowText;
 use crate::diagnostics::{Code, Diagnostic};
 use crate::engine::{Dataset, Table};
-use crate::ir::{EntityDef, EntityId, Program};
+use crate::ir::usage::Usage;
+use crate::ir::{EntityDef, EntityId, FieldId, FieldRef, Program};
 use crate::source::{SourceMap, Span};
 
 /// The format of a data file, from its extension.
@@ -151,7 +152,13 @@ struct Candidate {
     ok: bool,
 }
 
-/// Loads every source, validates it against the schema, and checks keys and relations.
+/// Loads the sources of the entities `usage` reads, validates them against the schema, and
+/// checks keys and relations.
+///
+/// Only the fields `usage` reads are decoded and checked value by value; every other field
+/// of a loaded entity must still be in the file with a fitting type (from the header or the
+/// Parquet schema), and its column in the table holds unknown values. Pass
+/// [`Usage::everything`] to check every value of every file.
 ///
 /// Timestamps written without an offset are read in `time_zone`. Excerpts of offending lines
 /// are added to `source_map` so diagnostics can point into the data files.
@@ -159,6 +166,7 @@ struct Candidate {
 pub fn load(
     program: &Program,
     sources: &[DataSource],
+    usage: &Usage,
     time_zone: &jiff::tz::TimeZone,
     source_map: &mut SourceMap,
 ) -> Loaded {
@@ -169,15 +177,43 @@ pub fn load(
         let Some(entity) = program.entities.get(source.entity.index()) else {
             continue;
         };
+        if !usage.reads_entity(source.entity) {
+            continue;
+        }
+        let wanted: Vec<bool> = (0..entity.fields.len())
+            .map(|f| {
+                usage.reads_field(FieldRef {
+                    entity: source.entity,
+                    field: FieldId::from_index(f),
+                })
+            })
+            .collect();
         let mut problems = Problems::new(program, entity, &source.shown);
         let read = match source.format {
-            DataFormat::Csv => csv::read(source, entity, time_zone, &mut problems, source_map),
-            DataFormat::Ndjson => {
-                ndjson::read(source, entity, time_zone, &mut problems, source_map)
-            }
-            DataFormat::Parquet => {
-                parquet::read(source, entity, time_zone, &mut problems, source_map)
-            }
+            DataFormat::Csv => csv::read(
+                source,
+                entity,
+                time_zone,
+                &wanted,
+                &mut problems,
+                source_map,
+            ),
+            DataFormat::Ndjson => ndjson::read(
+                source,
+                entity,
+                time_zone,
+                &wanted,
+                &mut problems,
+                source_map,
+            ),
+            DataFormat::Parquet => parquet::read(
+                source,
+                entity,
+                time_zone,
+                &wanted,
+                &mut problems,
+                source_map,
+            ),
         };
         let ok = !problems.has_errors();
         diagnostics.extend(problems.finish());
@@ -217,14 +253,16 @@ pub fn load(
         }
         diagnostics.extend(found);
     }
-    diagnostics.extend(relations::missing_parents(
+    let (found, links) = relations::missing_parents(
         program,
+        usage,
         &candidates
             .iter()
             .map(|c| (&c.table, c.rows.as_ref()))
             .collect::<Vec<_>>(),
         source_map,
-    ));
+    );
+    diagnostics.extend(found);
 
     let mut dataset = Dataset::new();
     let mut seen: Vec<EntityId> = Vec::new();
@@ -234,6 +272,9 @@ pub fn load(
             dataset.insert(c.table);
         }
         let _ = c.source_index;
+    }
+    for (child, field, parent, rows) in links {
+        dataset.insert_link(child, field, parent, rows);
     }
     Loaded {
         dataset,

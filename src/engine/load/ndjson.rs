@@ -5,7 +5,7 @@ use std::sync::Arc;
 use super::column::Column;
 use super::json::{self, Json};
 use super::problems::{Problems, RowRef};
-use super::rows::{Layout, Mark, RowText};
+use super::rows::{Layout, Mark, RowIndex, RowText};
 use super::{DataSource, Read, finish_columns, missing_column, read_bytes, take_value};
 use crate::diagnostics::{Code, Diagnostic};
 use crate::ir::EntityDef;
@@ -15,23 +15,31 @@ pub(super) fn read(
     source: &DataSource,
     entity: &EntityDef,
     zone: &jiff::tz::TimeZone,
+    wanted: &[bool],
     problems: &mut Problems<'_>,
     sources: &mut SourceMap,
 ) -> Option<Read> {
     let bytes = read_bytes(source, entity, problems, sources)?;
     let bytes = Arc::new(bytes);
-    let mut rows = RowText {
+    let rows = RowText {
         shown: source.shown.clone(),
         bytes: Arc::clone(&bytes),
         layout: Layout::Ndjson,
-        starts: Vec::new(),
-        lines: Vec::new(),
+        index: std::sync::OnceLock::new(),
         header: None,
     };
+    let mut row_index = RowIndex::default();
     let mut columns: Vec<Column> = entity
         .fields
         .iter()
-        .map(|f| Column::new(&f.ty, problems.program, zone, source.list_separator))
+        .enumerate()
+        .map(|(f, def)| {
+            if wanted.get(f).copied().unwrap_or(true) {
+                Column::new(&def.ty, problems.program, zone, source.list_separator)
+            } else {
+                Column::skipped(&def.ty)
+            }
+        })
         .collect();
     let mut seen = vec![false; entity.fields.len()];
     let mut keys_found: Vec<String> = Vec::new();
@@ -47,8 +55,7 @@ pub(super) fn read(
         if raw_line.iter().all(u8::is_ascii_whitespace) {
             continue;
         }
-        rows.starts.push(line_start);
-        rows.lines.push(u32::try_from(line).unwrap_or(u32::MAX));
+        row_index.push(line_start, line);
         let here = RowRef {
             row,
             line: Some(line),
@@ -100,6 +107,10 @@ pub(super) fn read(
         }
         for (f, column) in columns.iter_mut().enumerate() {
             let value = values[f].take();
+            if column.is_skipped() {
+                column.push_null();
+                continue;
+            }
             let unknown = match &value {
                 None | Some(Json::Null) => true,
                 Some(Json::Str(s)) => {
@@ -148,6 +159,7 @@ pub(super) fn read(
         }
     }
 
+    let _ = rows.index.set(row_index);
     let columns = finish_columns(entity, columns, problems, &source.shown)?;
     Some(Read {
         columns,

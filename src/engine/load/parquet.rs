@@ -8,8 +8,11 @@ use datafusion::arrow::array::{
 };
 use datafusion::arrow::compute::{CastOptions, cast_with_options, concat};
 use datafusion::arrow::datatypes::{DataType, Field, TimeUnit};
+use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::parquet::arrow::ProjectionMask;
-use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use datafusion::parquet::arrow::arrow_reader::{
+    ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder,
+};
 
 use super::column::Column;
 use super::problems::{Problems, RowRef};
@@ -23,6 +26,7 @@ pub(super) fn read(
     source: &DataSource,
     entity: &EntityDef,
     zone: &jiff::tz::TimeZone,
+    wanted: &[bool],
     problems: &mut Problems<'_>,
     sources: &mut SourceMap,
 ) -> Option<Read> {
@@ -60,51 +64,54 @@ pub(super) fn read(
         }
         index.push(at);
     }
-    let wanted: Vec<usize> = index.iter().flatten().copied().collect();
-    let mask = ProjectionMask::roots(builder.parquet_schema(), wanted.iter().copied());
-    let reader = match builder.with_projection(mask).build() {
-        Ok(r) => r,
+    let read_field = |f: usize| wanted.get(f).copied().unwrap_or(true);
+    // Only the columns of fields the run reads are decoded; the others are checked for their
+    // type from the file's schema alone.
+    let decoded: Vec<usize> = index
+        .iter()
+        .enumerate()
+        .filter(|(f, _)| read_field(*f))
+        .filter_map(|(_, at)| *at)
+        .collect();
+    let metadata = ArrowReaderMetadata::try_new(
+        Arc::clone(builder.metadata()),
+        ArrowReaderOptions::default(),
+    );
+    let metadata = match metadata {
+        Ok(m) => m,
         Err(e) => {
             problems.push(not_parquet(e.to_string(), sources));
             return None;
         }
     };
-    let mut batches = Vec::new();
-    for batch in reader {
-        match batch {
-            Ok(b) => batches.push(b),
-            Err(e) => {
-                problems.push(not_parquet(e.to_string(), sources));
-                return None;
-            }
+    drop(builder);
+    let decoded_parts = match decode(&source.path, &metadata, &decoded) {
+        Ok(parts) => parts,
+        Err(why) => {
+            problems.push(not_parquet(why, sources));
+            return None;
         }
-    }
-    let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
+    };
+    let mut arrays: Vec<(usize, ArrayRef)> = decoded.iter().copied().zip(decoded_parts).collect();
+    let rows = usize::try_from(metadata.metadata().file_metadata().num_rows()).unwrap_or(0);
     let mut columns = Vec::with_capacity(entity.fields.len());
     for (f, def) in entity.fields.iter().enumerate() {
+        let unknown = || datafusion::arrow::array::new_null_array(&arrow_type(&def.ty, 0), rows);
         let Some(i) = index[f] else {
-            columns.push(datafusion::arrow::array::new_null_array(
-                &arrow_type(&def.ty, 0),
-                rows,
-            ));
+            columns.push(unknown());
             continue;
         };
-        let name = &names[i];
-        let parts: Vec<&dyn Array> = batches
-            .iter()
-            .filter_map(|b| b.column_by_name(name))
-            .map(|c| c.as_ref())
-            .collect();
-        let whole = if parts.is_empty() {
-            datafusion::arrow::array::new_null_array(schema.field(i).data_type(), 0)
-        } else {
-            match concat(&parts) {
-                Ok(a) => a,
-                Err(e) => {
-                    problems.push(not_parquet(e.to_string(), sources));
-                    return None;
-                }
+        if !read_field(f) {
+            let empty = datafusion::arrow::array::new_empty_array(schema.field(i).data_type());
+            if let Err(why) = convert(&empty, &def.ty, f, zone, problems) {
+                problems.push(wrong_type(problems, f, empty.data_type(), &why));
             }
+            columns.push(unknown());
+            continue;
+        }
+        let whole = match arrays.iter().position(|(c, _)| *c == i) {
+            Some(at) => arrays.swap_remove(at).1,
+            None => datafusion::arrow::array::new_null_array(schema.field(i).data_type(), rows),
         };
         let converted = match convert(&whole, &def.ty, f, zone, problems) {
             Ok(a) => a,
@@ -130,6 +137,152 @@ pub(super) fn read(
         rows: None,
         undeclared,
     })
+}
+
+/// One piece of decoding work: some columns of some row groups.
+struct Task {
+    columns: Vec<usize>,
+    row_groups: Vec<usize>,
+}
+
+/// Decodes the given root columns of a Parquet file on as many threads as segl may use: the
+/// columns are shared out by their compressed size, or, with fewer columns than threads, the
+/// row groups are. Returns one array per column (in `columns` order, concatenated over the row
+/// groups).
+fn decode(
+    path: &std::path::Path,
+    metadata: &ArrowReaderMetadata,
+    columns: &[usize],
+) -> Result<Vec<ArrayRef>, String> {
+    let threads = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+    let row_groups = metadata.metadata().num_row_groups();
+    let tasks = plan(metadata, columns, threads, row_groups);
+    let results: Vec<Result<Vec<RecordBatch>, String>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = tasks
+            .iter()
+            .map(|task| scope.spawn(move || decode_task(path, metadata, task)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err("reading the file failed unexpectedly".to_owned()))
+            })
+            .collect()
+    });
+    let mut per_task = Vec::with_capacity(results.len());
+    for r in results {
+        per_task.push(r?);
+    }
+    // Gather each column's pieces in row order: tasks over row groups come in file order, and a
+    // task over some columns covers every row group.
+    let mut out = Vec::with_capacity(columns.len());
+    for &c in columns {
+        let name = metadata.schema().field(c).name().clone();
+        let mut pieces: Vec<ArrayRef> = Vec::new();
+        for (task, batches) in tasks.iter().zip(&per_task) {
+            if !task.columns.contains(&c) {
+                continue;
+            }
+            pieces.extend(
+                batches
+                    .iter()
+                    .filter_map(|b| b.column_by_name(&name).cloned()),
+            );
+        }
+        let whole = match pieces.len() {
+            0 => datafusion::arrow::array::new_empty_array(metadata.schema().field(c).data_type()),
+            1 => pieces.swap_remove(0),
+            _ => {
+                let refs: Vec<&dyn Array> = pieces.iter().map(AsRef::as_ref).collect();
+                concat(&refs).map_err(|e| e.to_string())?
+            }
+        };
+        out.push(whole);
+    }
+    Ok(out)
+}
+
+/// Shares the work out: columns by their compressed size when there are enough of them, else
+/// row groups in contiguous runs.
+fn plan(
+    metadata: &ArrowReaderMetadata,
+    columns: &[usize],
+    threads: usize,
+    row_groups: usize,
+) -> Vec<Task> {
+    let all_groups: Vec<usize> = (0..row_groups).collect();
+    if threads <= 1 || (columns.len() < 2 && row_groups < 2) {
+        return vec![Task {
+            columns: columns.to_vec(),
+            row_groups: all_groups,
+        }];
+    }
+    if columns.len() >= threads {
+        let descr = metadata.metadata().file_metadata().schema_descr();
+        let mut size = vec![0i64; metadata.schema().fields().len()];
+        for rg in metadata.metadata().row_groups() {
+            for (leaf, chunk) in rg.columns().iter().enumerate() {
+                let root = descr.get_column_root_idx(leaf);
+                if let Some(s) = size.get_mut(root) {
+                    *s += chunk.compressed_size();
+                }
+            }
+        }
+        let mut order: Vec<usize> = columns.to_vec();
+        order.sort_by_key(|c| std::cmp::Reverse(size.get(*c).copied().unwrap_or(0)));
+        let mut tasks: Vec<(i64, Task)> = (0..threads)
+            .map(|_| {
+                (
+                    0,
+                    Task {
+                        columns: Vec::new(),
+                        row_groups: all_groups.clone(),
+                    },
+                )
+            })
+            .collect();
+        for c in order {
+            if let Some((load, task)) = tasks.iter_mut().min_by_key(|(load, _)| *load) {
+                *load += size.get(c).copied().unwrap_or(0).max(1);
+                task.columns.push(c);
+            }
+        }
+        return tasks
+            .into_iter()
+            .map(|(_, t)| t)
+            .filter(|t| !t.columns.is_empty())
+            .collect();
+    }
+    let per = row_groups.div_ceil(threads).max(1);
+    all_groups
+        .chunks(per)
+        .map(|groups| Task {
+            columns: columns.to_vec(),
+            row_groups: groups.to_vec(),
+        })
+        .collect()
+}
+
+fn decode_task(
+    path: &std::path::Path,
+    metadata: &ArrowReaderMetadata,
+    task: &Task,
+) -> Result<Vec<RecordBatch>, String> {
+    let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
+    let builder = ParquetRecordBatchReaderBuilder::new_with_metadata(file, metadata.clone());
+    let mask = ProjectionMask::roots(builder.parquet_schema(), task.columns.iter().copied());
+    let reader = builder
+        .with_projection(mask)
+        .with_row_groups(task.row_groups.clone())
+        .with_batch_size(64 * 1024)
+        .build()
+        .map_err(|e| e.to_string())?;
+    let mut batches = Vec::new();
+    for batch in reader {
+        batches.push(batch.map_err(|e| e.to_string())?);
+    }
+    Ok(batches)
 }
 
 /// Why a column's type does not fit its field, in plain words (with a fix when there is one).

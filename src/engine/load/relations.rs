@@ -1,16 +1,18 @@
 //! Checks across records: keys used twice, and records whose related record is not in the data.
 
-use datafusion::common::{HashMap, HashSet};
+use datafusion::common::HashMap;
 
-use datafusion::arrow::array::{Array, ArrayRef};
-use datafusion::arrow::compute::cast;
-use datafusion::arrow::row::{RowConverter, SortField};
+use datafusion::arrow::array::{Array, ArrayRef, UInt32Array, make_comparator};
+use datafusion::arrow::compute::SortOptions;
+
+use crate::engine::keys::{KeyIndex, hashes, repeated_keys};
 
 use super::problems::{RowRef, thousands};
 use super::rows::{Mark, RowText};
 use crate::diagnostics::{Code, Diagnostic};
 use crate::engine::Table;
-use crate::ir::{EntityDef, Program, RelationKind};
+use crate::ir::usage::Usage;
+use crate::ir::{EntityDef, EntityId, FieldId, Program, RelationKind};
 use crate::source::{SourceMap, Span};
 
 const EXAMPLES: usize = 3;
@@ -49,7 +51,7 @@ fn span_or(
 fn header_index(rows: &RowText, name: &str) -> Option<usize> {
     let range = rows.header.clone()?;
     let text = rows.bytes.get(range)?;
-    let super::rows::Layout::Csv { delimiter } = rows.layout else {
+    let super::rows::Layout::Csv { delimiter, .. } = rows.layout else {
         return None;
     };
     let mut reader = ::csv::ReaderBuilder::new()
@@ -62,11 +64,29 @@ fn header_index(rows: &RowText, name: &str) -> Option<usize> {
         .position(|h| String::from_utf8_lossy(h).trim() == name)
 }
 
-/// The values of a column as comparable rows (one per record).
-fn converter(array: &ArrayRef) -> Option<(RowConverter, datafusion::arrow::row::Rows)> {
-    let conv = RowConverter::new(vec![SortField::new(array.data_type().clone())]).ok()?;
-    let rows = conv.convert_columns(&[std::sync::Arc::clone(array)]).ok()?;
-    Some((conv, rows))
+/// Links that match no key: how many, the first row of each distinct missing value, and the
+/// first such row. `resolved` is the links resolved to key rows.
+fn missing_links(links: &ArrayRef, resolved: &UInt32Array) -> (usize, Vec<usize>, Option<usize>) {
+    let Ok(same) = make_comparator(links.as_ref(), links.as_ref(), SortOptions::default()) else {
+        return (0, Vec::new(), None);
+    };
+    let mut missing = 0usize;
+    let mut first = None;
+    let mut distinct: HashMap<u64, Vec<usize>> = HashMap::new();
+    hashes(links, |i, h| {
+        if resolved.is_valid(i) {
+            return;
+        }
+        missing += 1;
+        first.get_or_insert(i);
+        let rows = distinct.entry(h).or_default();
+        if !rows.iter().any(|&r| same(r, i).is_eq()) {
+            rows.push(i);
+        }
+    });
+    let mut distinct: Vec<usize> = distinct.into_values().flatten().collect();
+    distinct.sort_unstable();
+    (missing, distinct, first)
 }
 
 /// Keys used by more than one record (E0606), one diagnostic per file with examples.
@@ -81,27 +101,7 @@ pub(super) fn duplicate_keys(
         return Vec::new();
     };
     let array = table.batch.column(key);
-    let Some((_, keyed)) = converter(array) else {
-        return Vec::new();
-    };
-    let mut first: HashMap<datafusion::arrow::row::Row<'_>, usize> =
-        HashMap::with_capacity(array.len());
-    let mut repeats: Vec<(usize, usize)> = Vec::new();
-    let mut distinct: HashSet<usize> = HashSet::new();
-    for i in 0..array.len() {
-        if array.is_null(i) {
-            continue;
-        }
-        match first.entry(keyed.row(i)) {
-            datafusion::common::hash_map::Entry::Occupied(e) => {
-                repeats.push((*e.get(), i));
-                distinct.insert(*e.get());
-            }
-            datafusion::common::hash_map::Entry::Vacant(e) => {
-                e.insert(i);
-            }
-        }
-    }
+    let (repeats, distinct) = repeated_keys(array);
     let Some(&(orig, dup)) = repeats.first() else {
         return Vec::new();
     };
@@ -158,14 +158,20 @@ fn display_value(array: &ArrayRef, i: usize) -> String {
         .unwrap_or_else(|_| "?".to_owned())
 }
 
+/// A relation's linking values resolved to the rows of the records they name: (child entity,
+/// linking field, parent entity, the parent row of each child row).
+pub(super) type Resolved = (EntityId, FieldId, EntityId, std::sync::Arc<UInt32Array>);
+
 /// Records pointing to a related record that is not in the data (W0600), for `many` and
-/// `one` relations whose two entities both have data.
+/// `one` relations whose two entities both have data; and the links resolved on the way.
 pub(super) fn missing_parents(
     program: &Program,
+    usage: &Usage,
     tables: &[(&Table, Option<&RowText>)],
     sources: &mut SourceMap,
-) -> Vec<Diagnostic> {
+) -> (Vec<Diagnostic>, Vec<Resolved>) {
     let mut out = Vec::new();
+    let mut resolved_links = Vec::new();
     let mut done: Vec<(usize, usize, usize)> = Vec::new();
     for (e, entity) in program.entities.iter().enumerate() {
         for relation in &entity.relations {
@@ -174,7 +180,7 @@ pub(super) fn missing_parents(
                 RelationKind::Many => (relation.via.entity.index(), relation.via.field.index(), e),
                 RelationKind::One => (e, relation.via.field.index(), relation.target.index()),
             };
-            if done.contains(&(child, via, parent)) {
+            if done.contains(&(child, via, parent)) || !usage.reads_field(relation.via) {
                 continue;
             }
             done.push((child, via, parent));
@@ -194,33 +200,16 @@ pub(super) fn missing_parents(
             };
             let keys = parent_table.batch.column(parent_def.key.index());
             let links = child_table.batch.column(via);
-            let Ok(links_cast) = cast(links, keys.data_type()) else {
+            let Some(resolved) = KeyIndex::new(keys).and_then(|k| k.resolve(links)) else {
                 continue;
             };
-            let Some((conv, key_rows)) = converter(keys) else {
-                continue;
-            };
-            let Ok(link_rows) = conv.convert_columns(&[std::sync::Arc::clone(&links_cast)]) else {
-                continue;
-            };
-            let known: HashSet<datafusion::arrow::row::Row<'_>> = (0..keys.len())
-                .filter(|i| !keys.is_null(*i))
-                .map(|i| key_rows.row(i))
-                .collect();
-            let mut missing = 0usize;
-            let mut first: Option<usize> = None;
-            let mut distinct: HashSet<datafusion::arrow::row::Row<'_>> = HashSet::new();
-            for i in 0..links_cast.len() {
-                if links_cast.is_null(i) {
-                    continue;
-                }
-                let r = link_rows.row(i);
-                if !known.contains(&r) {
-                    missing += 1;
-                    distinct.insert(r);
-                    first.get_or_insert(i);
-                }
-            }
+            let (missing, distinct, first) = missing_links(links, &resolved);
+            resolved_links.push((
+                child_table.entity,
+                FieldId::from_index(via),
+                parent_table.entity,
+                std::sync::Arc::new(resolved),
+            ));
             let Some(example) = first else { continue };
             let value = display_value(links, example);
             let span = span_or(
@@ -230,6 +219,7 @@ pub(super) fn missing_parents(
                 Some((via, &via_def.name)),
                 via_def.span,
             );
+            let distinct = distinct.len();
             let plural = |n: usize, one: &str| {
                 if n == 1 {
                     format!("1 {one}")
@@ -245,12 +235,12 @@ pub(super) fn missing_parents(
                     plural(missing, &child_def.name),
                     child_table.origin,
                     if missing == 1 { "points" } else { "point" },
-                    if distinct.len() == 1 {
+                    if distinct == 1 {
                         format!("a {}", parent_def.name)
                     } else {
-                        format!("{} {}s", thousands(distinct.len() as u64), parent_def.name)
+                        format!("{} {}s", thousands(distinct as u64), parent_def.name)
                     },
-                    if distinct.len() == 1 { "is" } else { "are" },
+                    if distinct == 1 { "is" } else { "are" },
                     parent_table.origin
                 ),
             )
@@ -279,5 +269,5 @@ pub(super) fn missing_parents(
             out.push(d);
         }
     }
-    out
+    (out, resolved_links)
 }

@@ -6,7 +6,12 @@ use crate::source::{SourceMap, Span};
 /// How fields are found inside a record's text.
 #[derive(Clone, Copy, Debug)]
 pub enum Layout {
-    Csv { delimiter: u8 },
+    /// `width` is the number of columns the header names: a record of one empty field is a
+    /// blank line (skipped) only when the header names more than one column.
+    Csv {
+        delimiter: u8,
+        width: usize,
+    },
     Ndjson,
 }
 
@@ -22,29 +27,53 @@ pub enum Mark<'a> {
     Whole,
 }
 
-/// The raw text of a data file and the start and line of each data record.
+/// Where the data records of a text file start: byte offsets and 1-based lines.
+#[derive(Debug, Default)]
+pub struct RowIndex {
+    pub starts: Vec<usize>,
+    pub lines: Vec<u32>,
+}
+
+impl RowIndex {
+    pub fn push(&mut self, start: usize, line: usize) {
+        self.starts.push(start);
+        self.lines.push(u32::try_from(line).unwrap_or(u32::MAX));
+    }
+}
+
+/// The raw text of a data file and, found when first needed, where each data record starts.
 pub struct RowText {
     pub shown: String,
     pub bytes: std::sync::Arc<Vec<u8>>,
     pub layout: Layout,
-    /// Byte offset where each data record starts.
-    pub starts: Vec<usize>,
-    /// 1-based line where each data record starts.
-    pub lines: Vec<u32>,
+    /// Where each data record starts. A reader that went through the file record by record
+    /// fills it in; otherwise it is worked out from the text when a message needs a row.
+    pub index: std::sync::OnceLock<RowIndex>,
     /// The header record (CSV), as a byte range; line 1.
     pub header: Option<std::ops::Range<usize>>,
 }
 
 impl RowText {
+    fn index(&self) -> &RowIndex {
+        self.index.get_or_init(|| match self.layout {
+            Layout::Csv { delimiter, width } => {
+                let from = self.header.as_ref().map_or(0, |h| h.end);
+                csv_index(&self.bytes, from, delimiter, width)
+            }
+            Layout::Ndjson => ndjson_index(&self.bytes),
+        })
+    }
+
     /// The 1-based line of data row `row` (0-based).
     pub fn line(&self, row: usize) -> usize {
-        self.lines.get(row).map_or(0, |l| *l as usize)
+        self.index().lines.get(row).map_or(0, |l| *l as usize)
     }
 
     /// A span on an excerpt of data row `row`, marking `mark`.
     pub fn span(&self, sources: &mut SourceMap, row: usize, mark: &Mark<'_>) -> Span {
-        let start = self.starts.get(row).copied().unwrap_or(self.bytes.len());
-        let end = self
+        let index = self.index();
+        let start = index.starts.get(row).copied().unwrap_or(self.bytes.len());
+        let end = index
             .starts
             .get(row + 1)
             .copied()
@@ -65,7 +94,7 @@ impl RowText {
         let raw = trim_line_end(&self.bytes[start..end]);
         let text = String::from_utf8_lossy(raw).into_owned();
         let range = match (mark, self.layout) {
-            (Mark::Column(i), Layout::Csv { delimiter }) => {
+            (Mark::Column(i), Layout::Csv { delimiter, .. }) => {
                 csv_fields(text.as_bytes(), delimiter).get(*i).cloned()
             }
             (Mark::Key(key), Layout::Ndjson) => super::json::object(&text)
@@ -116,4 +145,50 @@ fn csv_fields(text: &[u8], delimiter: u8) -> Vec<std::ops::Range<usize>> {
     }
     out.push(start..text.len());
     out
+}
+
+/// Where the data records of CSV text start, read the way the CSV reader reads them: records
+/// after the header at `from`, blank lines skipped.
+fn csv_index(bytes: &[u8], from: usize, delimiter: u8, width: usize) -> RowIndex {
+    let mut index = RowIndex::default();
+    let Some(rest) = bytes.get(from..) else {
+        return index;
+    };
+    let mut reader = ::csv::ReaderBuilder::new()
+        .delimiter(delimiter)
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(rest);
+    let lines_before = bytes[..from].iter().filter(|b| **b == b'\n').count();
+    let mut record = ::csv::ByteRecord::new();
+    while let Ok(true) = reader.read_byte_record(&mut record) {
+        if is_blank(&record, width) {
+            continue;
+        }
+        let (start, line) = record.position().map_or((0, 0), |p| (p.byte(), p.line()));
+        let start = usize::try_from(start)
+            .unwrap_or(usize::MAX)
+            .saturating_add(from);
+        let line = usize::try_from(line).unwrap_or(0) + lines_before;
+        index.push(start, line);
+    }
+    index
+}
+
+/// A record of one empty field where the header names several columns: a blank line.
+pub fn is_blank(record: &::csv::ByteRecord, width: usize) -> bool {
+    record.len() == 1 && width > 1 && record.get(0).is_some_and(<[u8]>::is_empty)
+}
+
+/// Where the records of NDJSON text start: every line that is not only white space.
+fn ndjson_index(bytes: &[u8]) -> RowIndex {
+    let mut index = RowIndex::default();
+    let mut start = 0usize;
+    for (n, line) in bytes.split(|b| *b == b'\n').enumerate() {
+        if !line.iter().all(u8::is_ascii_whitespace) {
+            index.push(start, n + 1);
+        }
+        start += line.len() + 1;
+    }
+    index
 }

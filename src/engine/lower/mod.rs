@@ -6,13 +6,14 @@
 //! and projections for definitions, segments, tiers and scores. Every column name is unique
 //! within a run (`c0`, `c1`, ...), so joins never clash.
 
+mod population;
 pub mod time;
 pub mod udf;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
-use datafusion::arrow::array::{Array, AsArray, RecordBatch};
+use datafusion::arrow::array::{Array, ArrayRef, AsArray, RecordBatch, UInt32Array};
 use datafusion::arrow::compute::concat_batches;
 use datafusion::arrow::datatypes::DataType;
 use datafusion::catalog::MemTable;
@@ -21,17 +22,17 @@ use datafusion::dataframe::DataFrame;
 use datafusion::functions::expr_fn as f;
 use datafusion::functions_aggregate::expr_fn as agg;
 use datafusion::functions_nested::expr_fn as nested;
-use datafusion::functions_window::expr_fn as win;
-use datafusion::logical_expr::{ExprFunctionExt, JoinType, SortExpr, cast, lit, not, when};
+use datafusion::logical_expr::{SortExpr, cast, lit, not, when};
 use datafusion::prelude::{Expr as Df, SessionConfig, SessionContext, ident};
 
 use crate::engine::{Dataset, Membership, RunSettings, types};
 use crate::ir::{
     AggFunc, ArithOp, Builtin, CompareOp, DefinitionId, DurationUnit, EntityId, Expr, ExprKind,
-    FieldRef, PopFunc, Program, RelationKind, RelationRef, ScoreId, SegmentId, TextOp, TierSetId,
-    Type, Value, dump_expr,
+    FieldId, FieldRef, PopFunc, Program, RelationKind, RelationRef, ScoreId, SegmentId, TextOp,
+    TierSetId, Type, Value, dump_expr,
 };
 
+use crate::ir::usage::Usage;
 use time::{date_range, instant_range};
 use udf::{Udfs, date_to_days, unit_code};
 
@@ -42,6 +43,36 @@ pub struct Request {
     pub rules: Option<Vec<Rule>>,
     /// Extra output columns (a field or definition per entity), named as given.
     pub columns: Vec<ExtraColumn>,
+}
+
+impl Request {
+    /// The entities and fields the requested rules and columns read (what loading must
+    /// decode).
+    #[must_use]
+    pub fn usage(&self, program: &Program) -> Usage {
+        let mut segments = Vec::new();
+        let mut tier_sets = Vec::new();
+        let mut scores = Vec::new();
+        match &self.rules {
+            None => {
+                segments.extend((0..program.segments.len()).map(SegmentId::from_index));
+                tier_sets.extend((0..program.tier_sets.len()).map(TierSetId::from_index));
+                scores.extend((0..program.scores.len()).map(ScoreId::from_index));
+            }
+            Some(rules) => {
+                for r in rules {
+                    match r {
+                        Rule::Segment(id) => segments.push(*id),
+                        Rule::TierSet(id) => tier_sets.push(*id),
+                        Rule::Score(id) => scores.push(*id),
+                    }
+                }
+            }
+        }
+        let extra: Vec<(EntityId, &Expr)> =
+            self.columns.iter().map(|c| (c.entity, &c.value)).collect();
+        Usage::of(program, &segments, &tier_sets, &scores, &extra)
+    }
 }
 
 /// A rule a run can be asked for.
@@ -140,9 +171,12 @@ pub fn evaluate(
         data,
         settings,
         ctx,
+        runtime,
         udfs: Udfs::new(&settings.as_of.time_zone, settings.as_of.date),
         next: 0,
         tables: HashMap::new(),
+        links: HashMap::new(),
+        computed: HashMap::new(),
     };
     let mut evaluation = Evaluation {
         memberships: Vec::new(),
@@ -151,14 +185,41 @@ pub fn evaluate(
     for (entity, outputs) in outputs_by_entity(program, request) {
         let (df, unknown_cols) = planner.entity_plan(entity, &outputs)?;
         // The plan's schema, so an entity without records still has its columns.
-        let schema = Arc::new(df.schema().as_arrow().clone());
-        let batches = runtime.block_on(df.collect())?;
-        let batch = concat_batches(&schema, &batches)?;
+        let batch = planner.run(df)?;
         let (batch, counts) = split_unknown_counts(&batch, &unknown_cols)?;
+        let rules = outputs
+            .iter()
+            .filter(|o| !matches!(o, Output::Extra(..)))
+            .count();
+        let batch = never_unknown(&batch, rules)?;
         evaluation.unknown_excluded.extend(counts);
         evaluation.memberships.push(Membership { entity, batch });
     }
     Ok(evaluation)
+}
+
+/// Marks the rule columns of a membership (after the key, `rules` of them) as never unknown,
+/// as the membership contract says; an unknown value there is an internal error.
+fn never_unknown(batch: &RecordBatch, rules: usize) -> Result<RecordBatch> {
+    let schema = batch.schema();
+    let mut fields = Vec::with_capacity(schema.fields().len());
+    for (i, (field, column)) in schema.fields().iter().zip(batch.columns()).enumerate() {
+        let rule = i >= 1 && i <= rules;
+        if rule && column.null_count() > 0 {
+            return Err(EngineError::Engine(format!(
+                "internal: `{}` has unknown values",
+                field.name()
+            )));
+        }
+        fields.push(
+            field
+                .as_ref()
+                .clone()
+                .with_nullable(!rule && field.is_nullable()),
+        );
+    }
+    let schema = Arc::new(datafusion::arrow::datatypes::Schema::new(fields));
+    Ok(RecordBatch::try_new(schema, batch.columns().to_vec())?)
 }
 
 /// One output column of an entity's plan.
@@ -239,10 +300,20 @@ struct Planner<'a> {
     data: &'a Dataset,
     settings: &'a RunSettings,
     ctx: SessionContext,
+    runtime: tokio::runtime::Runtime,
     udfs: Udfs,
     next: usize,
     tables: HashMap<EntityId, Arc<MemTable>>,
+    /// (child, linking field, parent) to the parent row of each child row.
+    links: HashMap<(EntityId, FieldId, EntityId), Arc<UInt32Array>>,
+    /// Values computed in an earlier step, one per row of their entity, by entity and
+    /// expression text: aggregates over related records, values of a related record and
+    /// population functions. A frame takes them by row number.
+    computed: HashMap<(EntityId, String), ArrayRef>,
 }
+
+/// The column of an entity's table holding each record's row number.
+const ROW: &str = "#row";
 
 /// One entity's records with the columns computed so far.
 struct Frame {
@@ -250,6 +321,8 @@ struct Frame {
     df: Option<DataFrame>,
     /// The column of each schema field.
     fields: Vec<String>,
+    /// The column holding the row number of each record in its entity's table.
+    row: String,
     /// Columns already computed, by expression text (or a rule's id).
     memo: HashMap<String, String>,
 }
@@ -295,14 +368,26 @@ impl Planner<'_> {
         // with themselves about the nullability of non-null inputs. Required fields still hold
         // no nulls (the loader checked that).
         let schema = table.batch.schema();
-        let nullable = Arc::new(datafusion::arrow::datatypes::Schema::new(
-            schema
-                .fields()
-                .iter()
-                .map(|f| f.as_ref().clone().with_nullable(true))
-                .collect::<Vec<_>>(),
+        let rows = u32::try_from(table.batch.num_rows()).map_err(|_| {
+            EngineError::Unsupported(format!(
+                "`{}` has more records than segl can evaluate in one run",
+                table.origin
+            ))
+        })?;
+        let mut fields: Vec<datafusion::arrow::datatypes::Field> = schema
+            .fields()
+            .iter()
+            .map(|f| f.as_ref().clone().with_nullable(true))
+            .collect();
+        fields.push(datafusion::arrow::datatypes::Field::new(
+            ROW,
+            DataType::UInt32,
+            false,
         ));
-        let batch = &RecordBatch::try_new(nullable, table.batch.columns().to_vec())?;
+        let mut columns = table.batch.columns().to_vec();
+        columns.push(Arc::new(UInt32Array::from_iter_values(0..rows)));
+        let nullable = Arc::new(datafusion::arrow::datatypes::Schema::new(fields));
+        let batch = &RecordBatch::try_new(nullable, columns)?;
         let parts = self.ctx.state().config().target_partitions().max(1);
         let rows = batch.num_rows();
         let chunk = rows.div_ceil(parts).max(1);
@@ -333,10 +418,13 @@ impl Planner<'_> {
             exprs.push(ident(field.name.clone()).alias(name.clone()));
             fields.push(name);
         }
+        let row = self.fresh();
+        exprs.push(ident(ROW).alias(row.clone()));
         Ok(Frame {
             entity,
             df: Some(df.select(exprs)?),
             fields,
+            row,
             memo: HashMap::new(),
         })
     }
@@ -438,10 +526,115 @@ impl Planner<'_> {
     }
 
     /// Computes every aggregate over one `many` relation in a single grouped scan of the related
-    /// records, and joins the results to the frame.
+    /// records (grouped by the row of the record they belong to), and adds them to the frame by
+    /// row number. Aggregates an earlier step computed are reused.
     fn join_aggregates(
         &mut self,
         frame: &mut Frame,
+        relation: RelationRef,
+        aggs: &[(String, Expr)],
+    ) -> Result<()> {
+        let entity = frame.entity;
+        let todo: Vec<(String, Expr)> = aggs
+            .iter()
+            .filter(|(key, _)| !self.computed.contains_key(&(entity, key.clone())))
+            .cloned()
+            .collect();
+        if !todo.is_empty() {
+            self.compute_aggregates(entity, relation, &todo)?;
+        }
+        for (key, _) in aggs {
+            self.take_computed(frame, key)?;
+        }
+        Ok(())
+    }
+
+    /// Adds a value computed earlier for the frame's entity to the frame, by row number.
+    fn take_computed(&mut self, frame: &mut Frame, key: &str) -> Result<String> {
+        if let Some(c) = frame.memo.get(key) {
+            return Ok(c.clone());
+        }
+        let array = self
+            .computed
+            .get(&(frame.entity, key.to_owned()))
+            .cloned()
+            .ok_or_else(|| EngineError::Engine(format!("internal: `{key}` was not computed")))?;
+        let name = self.fresh();
+        let gathered = self.gather(array, ident(frame.row.clone()));
+        frame.df = Some(frame.df()?.with_column(&name, gathered)?);
+        frame.memo.insert(key.to_owned(), name.clone());
+        Ok(name)
+    }
+
+    /// `array` (one value per row of some entity) taken at the row numbers `rows`.
+    fn gather(&mut self, array: ArrayRef, rows: Df) -> Df {
+        let name = format!("segl_take_{}", self.next);
+        self.next += 1;
+        udf::gather(&name, array).call(vec![rows])
+    }
+
+    /// Runs a plan and returns its rows as one batch.
+    fn run(&self, df: DataFrame) -> Result<RecordBatch> {
+        // The plan's schema, so a plan without rows still has its columns.
+        let schema = Arc::new(df.schema().as_arrow().clone());
+        let batches = self.runtime.block_on(df.collect())?;
+        Ok(concat_batches(&schema, &batches)?)
+    }
+
+    /// How many records an entity has.
+    fn rows_of(&mut self, entity: EntityId, needed_by: &str) -> Result<usize> {
+        match self.data.table(entity) {
+            Some(t) => Ok(t.batch.num_rows()),
+            None => Err(EngineError::NoData {
+                entity: self.program.entity(entity).name.clone(),
+                needed_by: needed_by.to_owned(),
+            }),
+        }
+    }
+
+    /// The row of `parent` that each record of `child` links to through `field`.
+    fn link(
+        &mut self,
+        child: EntityId,
+        field: FieldId,
+        parent: EntityId,
+        needed_by: &str,
+    ) -> Result<Arc<UInt32Array>> {
+        if let Some(l) = self.links.get(&(child, field, parent)) {
+            return Ok(Arc::clone(l));
+        }
+        let resolved = match self.data.link(child, field, parent) {
+            Some(l) => Arc::clone(l),
+            None => {
+                let missing = |e: EntityId| EngineError::NoData {
+                    entity: self.program.entity(e).name.clone(),
+                    needed_by: needed_by.to_owned(),
+                };
+                let child_table = self.data.table(child).ok_or_else(|| missing(child))?;
+                let parent_table = self.data.table(parent).ok_or_else(|| missing(parent))?;
+                let key = self.program.entity(parent).key;
+                let keys = parent_table.batch.column(key.index());
+                let links = child_table.batch.column(field.index());
+                let resolved = crate::engine::keys::KeyIndex::new(keys)
+                    .and_then(|index| index.resolve(links))
+                    .ok_or_else(|| {
+                        EngineError::Engine(format!(
+                            "internal: the links of `{needed_by}` cannot be compared with their keys"
+                        ))
+                    })?;
+                Arc::new(resolved)
+            }
+        };
+        self.links
+            .insert((child, field, parent), Arc::clone(&resolved));
+        Ok(resolved)
+    }
+
+    /// Computes aggregates of `entity` over one `many` relation and keeps them in `computed`.
+    #[allow(clippy::too_many_lines)]
+    fn compute_aggregates(
+        &mut self,
+        entity: EntityId,
         relation: RelationRef,
         aggs: &[(String, Expr)],
     ) -> Result<()> {
@@ -468,14 +661,20 @@ impl Planner<'_> {
             slots.push((w, filt, v));
         }
         let needed_by = format!("{}.{}", p.entity(relation.entity).name, rel.name);
+        let parents = self.rows_of(entity, &needed_by)?;
         let (mut child_frame, cols) = self.frame(child, &wanted, &needed_by)?;
-        let key_name = self.fresh();
-        let via = child_frame.fields[rel.via.field.index()].clone();
+        // The row of the record each related record belongs to.
+        let links = self.link(child, rel.via.field, entity, &needed_by)?;
+        let parent_row = self.fresh();
+        let linked = self.gather(links, ident(child_frame.row.clone()));
+        let child_df = child_frame
+            .df()?
+            .with_column(&parent_row, linked)?
+            .filter(ident(parent_row.clone()).is_not_null())?;
         let mut agg_exprs = Vec::new();
-        let mut names = Vec::new();
+        // Per aggregate: the grouped columns it is made of, and how to finish them.
+        let mut parts: Vec<(AggFunc, Vec<String>)> = Vec::new();
         let mut distinct: Vec<(String, Option<Df>, Df)> = Vec::new();
-        // Exact averages: the position of the sum in `names`, and the name of its count.
-        let mut avg_counts: HashMap<usize, String> = HashMap::new();
         for ((_, e), (w, filt, v)) in aggs.iter().zip(&slots) {
             let ExprKind::Aggregate { func, .. } = &e.kind else {
                 continue;
@@ -503,13 +702,12 @@ impl Planner<'_> {
                 // which for text values and a million parents takes many gigabytes.
                 let name = self.fresh();
                 distinct.push((name.clone(), both(w, filt), v.unwrap_or_else(one)));
-                names.push(name);
+                parts.push((*func, vec![name]));
                 continue;
             }
             let expr = match func {
-                AggFunc::Count => agg::count(only(both(w, filt), v.unwrap_or_else(one))?),
-                AggFunc::CountDistinct => {
-                    agg::count_distinct(only(both(w, filt), v.unwrap_or_else(one))?)
+                AggFunc::Count | AggFunc::CountDistinct => {
+                    agg::count(only(both(w, filt), v.unwrap_or_else(one))?)
                 }
                 AggFunc::Sum => agg::sum(only(both(w, filt), v.unwrap_or_else(one))?),
                 // An average of whole numbers or exact decimals is their exact sum divided by
@@ -524,8 +722,12 @@ impl Planner<'_> {
                         )?)
                         .alias(counted.clone()),
                     );
-                    avg_counts.insert(names.len(), counted);
-                    agg::sum(only(both(w, filt), v.unwrap_or_else(one))?)
+                    let name = self.fresh();
+                    agg_exprs.push(
+                        agg::sum(only(both(w, filt), v.unwrap_or_else(one))?).alias(name.clone()),
+                    );
+                    parts.push((*func, vec![name, counted]));
+                    continue;
                 }
                 AggFunc::Avg => agg::avg(only(
                     both(w, filt),
@@ -544,78 +746,63 @@ impl Planner<'_> {
             };
             let name = self.fresh();
             agg_exprs.push(expr.alias(name.clone()));
-            names.push(name);
+            parts.push((*func, vec![name]));
         }
-        let child_df = child_frame.df()?;
-        let key_col = frame.fields[p.entity(frame.entity).key.index()].clone();
-        let mut df = frame.df()?;
+        // Each grouped column, spread out to one value per parent row (unknown for parents
+        // without related records).
+        let mut grouped_columns: HashMap<String, ArrayRef> = HashMap::new();
         for (name, pred, value) in distinct {
             let rows = match pred {
                 Some(pred) => child_df.clone().filter(pred)?,
                 None => child_df.clone(),
             };
-            let (parent, item, joined) = (self.fresh(), self.fresh(), self.fresh());
+            let (parent, item) = (self.fresh(), self.fresh());
             let counted = rows
                 .aggregate(
                     vec![
-                        ident(via.clone()).alias(parent.clone()),
+                        ident(parent_row.clone()).alias(parent.clone()),
                         value.alias(item.clone()),
                     ],
                     vec![],
                 )?
                 .aggregate(
-                    vec![ident(parent).alias(joined.clone())],
-                    vec![agg::count(ident(item)).alias(name)],
+                    vec![ident(parent.clone())],
+                    vec![agg::count(ident(item)).alias(name.clone())],
                 )?;
-            df = df.join(counted, JoinType::Left, &[&key_col], &[&joined], None)?;
+            let batch = self.run(counted)?;
+            grouped_columns.extend(spread(&batch, &parent, parents)?);
         }
-        let grouped = child_df.aggregate(vec![ident(via).alias(key_name.clone())], agg_exprs)?;
-        let schema = grouped.schema().clone();
-        let mut df = df.join(grouped, JoinType::Left, &[&key_col], &[&key_name], None)?;
+        if !agg_exprs.is_empty() {
+            let grouped = child_df.aggregate(vec![ident(parent_row.clone())], agg_exprs)?;
+            let batch = self.run(grouped)?;
+            grouped_columns.extend(spread(&batch, &parent_row, parents)?);
+        }
         // Over no related records: count and sum are 0, any is false, every is true.
-        for (i, ((key, e), name)) in aggs.iter().zip(names).enumerate() {
-            let ExprKind::Aggregate { func, .. } = &e.kind else {
-                continue;
+        for ((key, _), (func, names)) in aggs.iter().zip(parts) {
+            let column = |n: &str| {
+                grouped_columns.get(n).cloned().ok_or_else(|| {
+                    EngineError::Engine(format!("internal: the aggregate `{n}` is missing"))
+                })
             };
-            if let Some(counted) = avg_counts.get(&i) {
-                let out = self.fresh();
-                let avg = cast(ident(name), DataType::Float64)
-                    / cast(ident(counted.clone()), DataType::Float64);
-                df = df.with_column(&out, avg)?;
-                frame.memo.insert(key.clone(), out);
-                continue;
-            }
-            let column = ident(name.clone());
-            let zero = || -> Result<Df> {
-                // Distinct counts are not in the grouped schema; they are counts (Int64).
-                match schema.qualified_field_with_unqualified_name(&name) {
-                    Ok((_, field)) => Ok(lit(ScalarValue::new_zero(field.data_type())?)),
-                    Err(_) => Ok(lit(0_i64)),
-                }
-            };
+            let first = column(&names[0])?;
             let finished = match func {
-                AggFunc::Count | AggFunc::CountDistinct | AggFunc::Sum => {
-                    Some(f::coalesce(vec![column, zero()?]))
+                AggFunc::Count | AggFunc::CountDistinct | AggFunc::Sum => fill_zero(&first)?,
+                AggFunc::Any => compare_zero(&fill_zero(&first)?, false)?,
+                AggFunc::Every => compare_zero(&fill_zero(&first)?, true)?,
+                AggFunc::Avg if names.len() == 2 => {
+                    let counted = column(&names[1])?;
+                    let sum = datafusion::arrow::compute::cast(&first, &DataType::Float64)?;
+                    let counted = datafusion::arrow::compute::cast(&counted, &DataType::Float64)?;
+                    datafusion::arrow::compute::kernels::numeric::div(&sum, &counted)?
                 }
-                AggFunc::Any => Some(f::coalesce(vec![column, lit(0_i64)]).gt(lit(0_i64))),
-                AggFunc::Every => Some(f::coalesce(vec![column, lit(0_i64)]).eq(lit(0_i64))),
-                AggFunc::Avg | AggFunc::Min | AggFunc::Max => None,
+                AggFunc::Avg | AggFunc::Min | AggFunc::Max => first,
             };
-            let out = match finished {
-                Some(x) => {
-                    let out = self.fresh();
-                    df = df.with_column(&out, x)?;
-                    out
-                }
-                None => name,
-            };
-            frame.memo.insert(key.clone(), out);
+            self.computed.insert((entity, key.clone()), finished);
         }
-        frame.df = Some(df);
         Ok(())
     }
 
-    /// Joins the related record of a `one` relation, with the values the frame needs from it.
+    /// Adds the values of the related record of a `one` relation to the frame, by row number.
     fn join_lookups(
         &mut self,
         frame: &mut Frame,
@@ -623,45 +810,51 @@ impl Planner<'_> {
         lookups: &[(String, Expr)],
     ) -> Result<()> {
         let p = self.program;
-        let rel = p.relation(relation);
-        let wanted: Vec<Expr> = lookups.iter().map(|(_, e)| e.clone()).collect();
-        let needed_by = format!("{}.{}", p.entity(relation.entity).name, rel.name);
-        let (target, cols) = self.frame(rel.target, &wanted, &needed_by)?;
-        let mut target = target;
-        let target_key = target.fields[p.entity(rel.target).key.index()].clone();
-        let via = frame.fields[rel.via.field.index()].clone();
-        let right = target.df()?;
-        let df = frame
-            .df()?
-            .join(right, JoinType::Left, &[&via], &[&target_key], None)?;
-        frame.df = Some(df);
-        for ((key, inner), col) in lookups.iter().zip(cols) {
-            // An aggregate seen through a missing related record ranges over no records: count
-            // and sum are 0, any is false, every is true (as for an empty relation).
-            let empty = match &inner.kind {
-                ExprKind::Aggregate { func, .. } => match func {
-                    AggFunc::Count | AggFunc::CountDistinct | AggFunc::Sum => {
-                        let ty = types::arrow_type(&inner.ty, 0);
-                        Some(lit(ScalarValue::new_zero(&ty)?))
-                    }
-                    AggFunc::Any => Some(lit(false)),
-                    AggFunc::Every => Some(lit(true)),
-                    AggFunc::Avg | AggFunc::Min | AggFunc::Max => None,
-                },
-                _ => None,
-            };
-            let col = match empty {
-                Some(zero) => {
-                    let name = self.fresh();
-                    let df = frame
-                        .df()?
-                        .with_column(&name, f::coalesce(vec![ident(col), zero]))?;
-                    frame.df = Some(df);
-                    name
+        let entity = frame.entity;
+        let todo: Vec<(String, Expr)> = lookups
+            .iter()
+            .filter(|(key, _)| !self.computed.contains_key(&(entity, key.clone())))
+            .cloned()
+            .collect();
+        if !todo.is_empty() {
+            let rel = p.relation(relation);
+            let wanted: Vec<Expr> = todo.iter().map(|(_, e)| e.clone()).collect();
+            let needed_by = format!("{}.{}", p.entity(relation.entity).name, rel.name);
+            let targets = self.rows_of(rel.target, &needed_by)?;
+            let links = self.link(entity, rel.via.field, rel.target, &needed_by)?;
+            let (mut target, cols) = self.frame(rel.target, &wanted, &needed_by)?;
+            let mut select = vec![ident(target.row.clone())];
+            let mut unique: Vec<&String> = Vec::new();
+            for c in &cols {
+                if !unique.contains(&c) {
+                    unique.push(c);
+                    select.push(ident(c.clone()));
                 }
-                None => col,
-            };
-            frame.memo.insert(key.clone(), col);
+            }
+            let batch = self.run(target.df()?.select(select)?)?;
+            let by_row = spread(&batch, &target.row, targets)?;
+            for ((key, inner), col) in todo.iter().zip(cols) {
+                let values = by_row.get(&col).cloned().ok_or_else(|| {
+                    EngineError::Engine(format!("internal: the value `{col}` is missing"))
+                })?;
+                // The related record's value for each record of this entity.
+                let mine = datafusion::arrow::compute::take(values.as_ref(), links.as_ref(), None)?;
+                // An aggregate seen through a missing related record ranges over no records:
+                // count and sum are 0, any is false, every is true (as for an empty relation).
+                let finished = match &inner.kind {
+                    ExprKind::Aggregate { func, .. } => match func {
+                        AggFunc::Count | AggFunc::CountDistinct | AggFunc::Sum => fill_zero(&mine)?,
+                        AggFunc::Any => fill_bool(&mine, false)?,
+                        AggFunc::Every => fill_bool(&mine, true)?,
+                        AggFunc::Avg | AggFunc::Min | AggFunc::Max => mine,
+                    },
+                    _ => mine,
+                };
+                self.computed.insert((entity, key.clone()), finished);
+            }
+        }
+        for (key, _) in lookups {
+            self.take_computed(frame, key)?;
         }
         Ok(())
     }
@@ -1016,11 +1209,7 @@ impl Planner<'_> {
                 entity: _,
                 value,
                 within,
-            } => {
-                let name = self.population(frame, *func, value, within.as_deref())?;
-                frame.memo.insert(key, name.clone());
-                ident(name)
-            }
+            } => ident(self.population(frame, &key, *func, value, within.as_deref())?),
             ExprKind::Call { func, args } => self.call(frame, *func, args)?,
             ExprKind::List(items) => {
                 let mut xs = Vec::new();
@@ -1233,135 +1422,40 @@ impl Planner<'_> {
         })
     }
 
-    /// Adds a window step computing a population function; returns the result column.
+    /// Computes a population function over all records of the frame's entity (a narrow plan of
+    /// row number, value and group, ranked in one sort) and adds it to the frame by row number.
     fn population(
         &mut self,
         frame: &mut Frame,
+        key: &str,
         func: PopFunc,
         value: &Expr,
         within: Option<&Expr>,
     ) -> Result<String> {
-        // The ranking runs in a narrow plan of its own (key, value, group) whose result is joined
-        // back by key: a window step buffers and sorts all of its input, and the main frame can
-        // be hundreds of columns wide. Only the value's own inputs are computed twice.
-        let p = self.program;
         let entity = frame.entity;
-        let mut wanted = vec![value.clone()];
-        if let Some(w) = within {
-            wanted.push(w.clone());
+        if !self.computed.contains_key(&(entity, key.to_owned())) {
+            let p = self.program;
+            let mut wanted = vec![value.clone()];
+            if let Some(w) = within {
+                wanted.push(w.clone());
+            }
+            let name = &p.entity(entity).name;
+            let rows = self.rows_of(entity, name)?;
+            let (mut narrow, cols) = self.frame(entity, &wanted, name)?;
+            let mut select = vec![ident(narrow.row.clone()), ident(cols[0].clone()).alias("v")];
+            if let Some(w) = cols.get(1) {
+                select.push(ident(w.clone()).alias("w"));
+            }
+            let batch = self.run(narrow.df()?.select(select)?)?;
+            let mut by_row = spread(&batch, &narrow.row, rows)?;
+            let v = by_row
+                .remove("v")
+                .ok_or_else(|| EngineError::Engine("internal: no ranked value".into()))?;
+            let w = by_row.remove("w");
+            let result = population::compute(func, &v, w.as_ref())?;
+            self.computed.insert((entity, key.to_owned()), result);
         }
-        let (mut narrow, cols) = self.frame(entity, &wanted, &p.entity(entity).name)?;
-        let key_index = p.entity(entity).key.index();
-        let narrow_key = narrow.fields[key_index].clone();
-        let v = cols[0].clone();
-        let w = cols.get(1).cloned();
-        let mut groups: Vec<Df> = w.iter().map(|w| ident(w.clone())).collect();
-        let total_groups = groups.clone();
-        // Unknown values take no part: they are ranked apart and get an unknown result.
-        groups.push(ident(v.clone()).is_null());
-        let asc = |v: &str| vec![SortExpr::new(ident(v.to_owned()), true, false)];
-        let desc = |v: &str| vec![SortExpr::new(ident(v.to_owned()), false, false)];
-        let value_col = ident(v.clone());
-        let unknown_to_null = |x: Df| -> Result<Df> {
-            Ok(when(value_col.clone().is_null(), lit(ScalarValue::Null)).otherwise(x)?)
-        };
-        let mut windowed: Vec<(String, Df)> = Vec::new();
-        let result = match func {
-            PopFunc::Percentile => {
-                let pr = win::percent_rank()
-                    .partition_by(groups)
-                    .order_by(asc(&v))
-                    .build()?;
-                let name = self.fresh();
-                windowed.push((name.clone(), pr));
-                unknown_to_null(ident(name))?
-            }
-            // `floor(percentile * k) + 1` in whole numbers: `(r - 1) * k / (n - 1) + 1`, where
-            // `r` is the rank from the smallest value and `n` the number of known values. In
-            // floating point, 57 / 100 * 100 is 56.99999999999999 and would fall a group short.
-            PopFunc::Ntile(k) => {
-                let r = win::rank()
-                    .partition_by(groups.clone())
-                    .order_by(asc(&v))
-                    .build()?;
-                let n = window_count(lit(1_i64)).partition_by(groups).build()?;
-                let (r_name, n_name) = (self.fresh(), self.fresh());
-                windowed.push((r_name.clone(), r));
-                windowed.push((n_name.clone(), n));
-                let k = lit(i64::from(k));
-                let r = cast(ident(r_name), DataType::Int64);
-                let n = cast(ident(n_name), DataType::Int64);
-                let group = when(n.clone().lt_eq(lit(1_i64)), lit(1_i64))
-                    .otherwise((r - lit(1_i64)) * k.clone() / (n - lit(1_i64)) + lit(1_i64))?;
-                unknown_to_null(f::least(vec![k, group]))?
-            }
-            PopFunc::Rank => {
-                let r = win::rank()
-                    .partition_by(groups)
-                    .order_by(desc(&v))
-                    .build()?;
-                let name = self.fresh();
-                windowed.push((name.clone(), r));
-                unknown_to_null(cast(ident(name), DataType::Int64))?
-            }
-            PopFunc::ShareOfTotal | PopFunc::CumulativeShare => {
-                let total = window_sum(ident(v.clone()))
-                    .partition_by(total_groups)
-                    .build()?;
-                let total_name = self.fresh();
-                windowed.push((total_name.clone(), total));
-                let part = if func == PopFunc::CumulativeShare {
-                    // RANGE, not ROWS: values equal to this one count in full, so ties get
-                    // equal results (DataFusion's default frame with ORDER BY is ROWS here).
-                    let running = window_sum(ident(v.clone()))
-                        .partition_by(groups)
-                        .order_by(desc(&v))
-                        .window_frame(datafusion::logical_expr::WindowFrame::new(Some(false)))
-                        .build()?;
-                    let name = self.fresh();
-                    windowed.push((name.clone(), running));
-                    ident(name)
-                } else {
-                    ident(v.clone())
-                };
-                let denominator = unless_zero(cast(ident(total_name), DataType::Float64))?;
-                unknown_to_null(cast(part, DataType::Float64) / denominator)?
-            }
-        };
-        // One window step per expression: DataFusion requires the expressions of one step to
-        // share their partition and order.
-        // -0.0 and 0.0 are the same number (`=` says so) but sort apart in a window's order:
-        // ranked values are taken with zero's sign dropped, so that they tie.
-        let ranked_value = if value.ty == Type::Number {
-            when(ident(v.clone()).eq(lit(0.0_f64)), lit(0.0_f64))
-                .otherwise(ident(v.clone()))?
-                .alias(v.clone())
-        } else {
-            ident(v.clone())
-        };
-        let mut df = narrow.df()?.select(
-            std::iter::once(ident(narrow_key.clone()))
-                .chain(std::iter::once(ranked_value))
-                .chain(w.iter().map(|w| ident(w.clone())))
-                .collect::<Vec<Df>>(),
-        )?;
-        for (n, x) in windowed {
-            df = df.window(vec![x.alias(n)])?;
-        }
-        let name = self.fresh();
-        let joined_key = self.fresh();
-        let ranked = df.select(vec![
-            ident(narrow_key).alias(joined_key.clone()),
-            result.alias(name.clone()),
-        ])?;
-        let key_col = frame.fields[key_index].clone();
-        frame.df =
-            Some(
-                frame
-                    .df()?
-                    .join(ranked, JoinType::Left, &[&key_col], &[&joined_key], None)?,
-            );
-        Ok(name)
+        self.take_computed(frame, key)
     }
 
     /// The plan for one entity: key, outputs, and flags for the unknown-value counts.
@@ -1479,23 +1573,68 @@ fn unless_zero(x: Df) -> Result<Df> {
     .otherwise(x)?)
 }
 
-/// `sum(x) OVER (...)`: the sum aggregate used as a window function.
-fn window_count(x: Df) -> Df {
-    Df::WindowFunction(Box::new(
-        datafusion::logical_expr::expr::WindowFunction::new(
-            datafusion::functions_aggregate::count::count_udaf(),
-            vec![x],
-        ),
-    ))
+/// The columns of `batch` other than `rows`, each spread out to `len` values: the value of a
+/// batch row goes to the position its `rows` value names; positions no row names are unknown.
+fn spread(batch: &RecordBatch, rows: &str, len: usize) -> Result<HashMap<String, ArrayRef>> {
+    let at = batch
+        .column_by_name(rows)
+        .ok_or_else(|| EngineError::Engine(format!("internal: no row numbers `{rows}`")))?;
+    let at = datafusion::arrow::compute::cast(at, &DataType::UInt32)?;
+    let at = at.as_primitive::<datafusion::arrow::datatypes::UInt32Type>();
+    // For each position, the batch row whose value goes there.
+    let mut source: Vec<Option<u32>> = vec![None; len];
+    for (i, r) in at.iter().enumerate() {
+        if let Some(r) = r {
+            if let Some(slot) = source.get_mut(r as usize) {
+                *slot = u32::try_from(i).ok();
+            }
+        }
+    }
+    let source = UInt32Array::from(source);
+    let mut out = HashMap::new();
+    for (field, column) in batch.schema().fields().iter().zip(batch.columns()) {
+        if field.name() == rows {
+            continue;
+        }
+        let spread = datafusion::arrow::compute::take(column.as_ref(), &source, None)?;
+        out.insert(field.name().clone(), spread);
+    }
+    Ok(out)
 }
 
-fn window_sum(x: Df) -> Df {
-    Df::WindowFunction(Box::new(
-        datafusion::logical_expr::expr::WindowFunction::new(
-            datafusion::functions_aggregate::sum::sum_udaf(),
-            vec![x],
-        ),
-    ))
+/// `array` with its unknown values replaced by the zero of its type.
+fn fill_zero(array: &ArrayRef) -> Result<ArrayRef> {
+    if array.null_count() == 0 {
+        return Ok(Arc::clone(array));
+    }
+    let zero = ScalarValue::new_zero(array.data_type())?.to_scalar()?;
+    let known = datafusion::arrow::compute::is_not_null(array.as_ref())?;
+    Ok(datafusion::arrow::compute::kernels::zip::zip(
+        &known, array, &zero,
+    )?)
+}
+
+/// `array` (yes/no values) with its unknown values replaced by `value`.
+fn fill_bool(array: &ArrayRef, value: bool) -> Result<ArrayRef> {
+    if array.null_count() == 0 {
+        return Ok(Arc::clone(array));
+    }
+    let known = datafusion::arrow::compute::is_not_null(array.as_ref())?;
+    let fill = ScalarValue::Boolean(Some(value)).to_scalar()?;
+    Ok(datafusion::arrow::compute::kernels::zip::zip(
+        &known, array, &fill,
+    )?)
+}
+
+/// Whole counts compared with zero: `count > 0` (`equal` false) or `count = 0` (`equal` true).
+fn compare_zero(counts: &ArrayRef, equal: bool) -> Result<ArrayRef> {
+    let zero = datafusion::arrow::array::Int64Array::new_scalar(0);
+    let out = if equal {
+        datafusion::arrow::compute::kernels::cmp::eq(counts, &zero)?
+    } else {
+        datafusion::arrow::compute::kernels::cmp::gt(counts, &zero)?
+    };
+    Ok(Arc::new(out))
 }
 
 /// The window test on a related record's date field, as an IR condition.

@@ -489,3 +489,27 @@ fn round_decimal(a: &[ArrayRef]) -> Result<ArrayRef> {
         .collect();
     Ok(Arc::new(out.with_precision_and_scale(precision, scale)?))
 }
+
+/// A function that picks values of a computed column by row: `name(rows)` is the value of
+/// `column` at each row number in `rows` (unknown where the row number is unknown). This is how
+/// values computed in an earlier step (aggregates over related records, values of a related
+/// record, population functions) join the records they belong to: by row number, with no
+/// comparison of keys.
+pub fn gather(name: &str, column: ArrayRef) -> ScalarUDF {
+    let returns = column.data_type().clone();
+    udf(
+        name,
+        1,
+        Some(returns),
+        Arc::new(move |args: &[ArrayRef]| {
+            let rows = args
+                .first()
+                .ok_or_else(|| internal("a gather needs row numbers"))?;
+            Ok(datafusion::arrow::compute::take(
+                column.as_ref(),
+                rows.as_ref(),
+                None,
+            )?)
+        }),
+    )
+}

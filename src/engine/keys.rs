@@ -1,0 +1,148 @@
+//! Keys and the links to them: finding repeated keys, and resolving each linking value (an
+//! order's `customer_id`) to the row of the record it names.
+//!
+//! Both work on 64-bit hashes of the values, computed a slice at a time, and confirm every
+//! match value by value, so two different keys with the same hash are never confused. The
+//! loader uses them to check the data; the engine joins related records through the resolved
+//! rows (whole numbers) instead of comparing key texts again.
+
+use datafusion::arrow::array::BooleanBufferBuilder;
+use datafusion::arrow::array::{Array, ArrayRef, UInt32Array, make_comparator};
+use datafusion::arrow::buffer::{NullBuffer, ScalarBuffer};
+use datafusion::arrow::compute::{SortOptions, cast};
+use datafusion::common::hash_utils::{QualityRandomState, create_hashes};
+use datafusion::common::{HashMap, HashSet};
+
+/// Calls `each(row, hash)` for every known value of `array`, hashing a slice at a time so
+/// that a column of millions of values needs no copy. Equal values have equal hashes.
+pub fn hashes(array: &ArrayRef, mut each: impl FnMut(usize, u64)) {
+    const CHUNK: usize = 1 << 16;
+    let state = QualityRandomState::with_seed(0x5e61);
+    let mut buffer = vec![0u64; CHUNK.min(array.len())];
+    let mut start = 0;
+    while start < array.len() {
+        let len = CHUNK.min(array.len() - start);
+        let part = array.slice(start, len);
+        let slot = &mut buffer[..len];
+        if create_hashes([&part], &state, slot).is_err() {
+            // Only types without a hash fail (none that segl loads): every value then gets
+            // a hash of its own, and only equal rows would match.
+            for (k, h) in slot.iter_mut().enumerate() {
+                *h = (start + k) as u64;
+            }
+        }
+        for (k, h) in slot.iter().enumerate() {
+            if part.is_valid(k) {
+                each(start + k, *h);
+            }
+        }
+        start += len;
+    }
+}
+
+/// Rows whose key was used by an earlier row, as (first row, repeating row) in row order, and
+/// the first rows of the repeated keys.
+///
+/// A first pass keeps only the hashes; rows whose hash was seen before are then compared value
+/// by value.
+#[must_use]
+pub fn repeated_keys(array: &ArrayRef) -> (Vec<(usize, usize)>, HashSet<usize>) {
+    let mut seen: HashSet<u64> = HashSet::with_capacity(array.len());
+    let mut suspects: HashSet<u64> = HashSet::new();
+    hashes(array, |_, h| {
+        if !seen.insert(h) {
+            suspects.insert(h);
+        }
+    });
+    drop(seen);
+    let mut repeats = Vec::new();
+    let mut distinct = HashSet::new();
+    if suspects.is_empty() {
+        return (repeats, distinct);
+    }
+    let Ok(equal) = make_comparator(array.as_ref(), array.as_ref(), SortOptions::default()) else {
+        return (repeats, distinct);
+    };
+    // The first row of each distinct key among the rows with a suspect hash.
+    let mut firsts: HashMap<u64, Vec<usize>> = HashMap::new();
+    hashes(array, |i, h| {
+        if !suspects.contains(&h) {
+            return;
+        }
+        let rows = firsts.entry(h).or_default();
+        match rows.iter().find(|&&f| equal(f, i).is_eq()) {
+            Some(&f) => {
+                repeats.push((f, i));
+                distinct.insert(f);
+            }
+            None => rows.push(i),
+        }
+    });
+    (repeats, distinct)
+}
+
+/// The rows of a key column, found by value.
+pub struct KeyIndex {
+    keys: ArrayRef,
+    /// The first row of each key hash.
+    first: HashMap<u64, u32>,
+    /// Further rows with a hash already taken (different keys with one hash, or a repeated key).
+    more: HashMap<u64, Vec<u32>>,
+}
+
+impl KeyIndex {
+    /// Indexes `keys`; `None` when the table has more rows than a link can name.
+    #[must_use]
+    pub fn new(keys: &ArrayRef) -> Option<KeyIndex> {
+        u32::try_from(keys.len()).ok()?;
+        let mut first: HashMap<u64, u32> = HashMap::with_capacity(keys.len());
+        let mut more: HashMap<u64, Vec<u32>> = HashMap::new();
+        hashes(keys, |i, h| {
+            let row = u32::try_from(i).unwrap_or(u32::MAX);
+            if first.contains_key(&h) {
+                more.entry(h).or_default().push(row);
+            } else {
+                first.insert(h, row);
+            }
+        });
+        Some(KeyIndex {
+            keys: std::sync::Arc::clone(keys),
+            first,
+            more,
+        })
+    }
+
+    /// For each value of `links`, the row of the key equal to it; unknown for an unknown link
+    /// and for a link no key matches. `None` when the links cannot be compared with the keys.
+    #[must_use]
+    pub fn resolve(&self, links: &ArrayRef) -> Option<UInt32Array> {
+        let links = if links.data_type() == self.keys.data_type() {
+            std::sync::Arc::clone(links)
+        } else {
+            cast(links, self.keys.data_type()).ok()?
+        };
+        let equal =
+            make_comparator(links.as_ref(), self.keys.as_ref(), SortOptions::default()).ok()?;
+        let mut rows = vec![0u32; links.len()];
+        let mut known = BooleanBufferBuilder::new(links.len());
+        known.append_n(links.len(), false);
+        hashes(&links, |i, h| {
+            let found = self
+                .first
+                .get(&h)
+                .copied()
+                .filter(|&k| equal(i, k as usize).is_eq())
+                .or_else(|| {
+                    self.more
+                        .get(&h)
+                        .and_then(|ks| ks.iter().copied().find(|&k| equal(i, k as usize).is_eq()))
+                });
+            if let Some(k) = found {
+                rows[i] = k;
+                known.set_bit(i, true);
+            }
+        });
+        let nulls = NullBuffer::new(known.finish());
+        Some(UInt32Array::new(ScalarBuffer::from(rows), Some(nulls)))
+    }
+}
