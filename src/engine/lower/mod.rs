@@ -22,7 +22,7 @@ use datafusion::dataframe::DataFrame;
 use datafusion::functions::expr_fn as f;
 use datafusion::functions_aggregate::expr_fn as agg;
 use datafusion::functions_nested::expr_fn as nested;
-use datafusion::logical_expr::{SortExpr, cast, lit, not, when};
+use datafusion::logical_expr::{cast, lit, not, when};
 use datafusion::prelude::{Expr as Df, SessionConfig, SessionContext, ident};
 
 use crate::engine::{Dataset, Membership, RunSettings, types};
@@ -186,6 +186,7 @@ pub fn evaluate(
         let (df, unknown_cols) = planner.entity_plan(entity, &outputs)?;
         // The plan's schema, so an entity without records still has its columns.
         let batch = planner.run(df)?;
+        let batch = planner.in_key_order(entity, &batch)?;
         let (batch, counts) = split_unknown_counts(&batch, &unknown_cols)?;
         let rules = outputs
             .iter()
@@ -581,6 +582,60 @@ impl Planner<'_> {
         Ok(concat_batches(&schema, &batches)?)
     }
 
+    /// The rows of an entity's result (with its `#row` column) in the order of their keys,
+    /// without the `#row` column.
+    fn in_key_order(&mut self, entity: EntityId, batch: &RecordBatch) -> Result<RecordBatch> {
+        let Some(at) = batch.schema().index_of(ROW).ok() else {
+            return Err(EngineError::Engine(
+                "internal: a result without row numbers".into(),
+            ));
+        };
+        let rows = batch
+            .column(at)
+            .as_primitive::<datafusion::arrow::datatypes::UInt32Type>();
+        // Where each table row is in the batch.
+        let mut position = vec![0u32; rows.len()];
+        for (i, r) in rows.values().iter().enumerate() {
+            if let Some(p) = position.get_mut(*r as usize) {
+                *p = u32::try_from(i).unwrap_or(u32::MAX);
+            }
+        }
+        let order: Vec<u32> = match self.data.table(entity) {
+            Some(t) if t.batch.num_rows() == rows.len() => {
+                let keys = t.batch.column(self.program.entity(entity).key.index());
+                let sorted = datafusion::arrow::compute::sort_to_indices(keys, None, None)?;
+                sorted
+                    .values()
+                    .iter()
+                    .map(|r| position.get(*r as usize).copied().unwrap_or(0))
+                    .collect()
+            }
+            _ => (0..u32::try_from(rows.len()).unwrap_or(u32::MAX)).collect(),
+        };
+        let order = UInt32Array::from(order);
+        let mut fields = Vec::new();
+        let mut columns = Vec::new();
+        for (i, (field, column)) in batch
+            .schema()
+            .fields()
+            .iter()
+            .zip(batch.columns())
+            .enumerate()
+        {
+            if i == at {
+                continue;
+            }
+            fields.push(field.as_ref().clone());
+            columns.push(datafusion::arrow::compute::take(
+                column.as_ref(),
+                &order,
+                None,
+            )?);
+        }
+        let schema = Arc::new(datafusion::arrow::datatypes::Schema::new(fields));
+        Ok(RecordBatch::try_new(schema, columns)?)
+    }
+
     /// How many records an entity has.
     fn rows_of(&mut self, entity: EntityId, needed_by: &str) -> Result<usize> {
         match self.data.table(entity) {
@@ -857,6 +912,61 @@ impl Planner<'_> {
             self.take_computed(frame, key)?;
         }
         Ok(())
+    }
+
+    /// The texts of a value known when the plan is made (a text or enum literal, a list of
+    /// them, or a parameter holding one), for list tests.
+    fn constant_texts(&self, e: &Expr) -> Option<Vec<String>> {
+        let text = |v: &Value| -> Option<String> {
+            match self.scalar(v, &e.ty).ok()? {
+                ScalarValue::Utf8(Some(t)) => Some(t),
+                _ => None,
+            }
+        };
+        let value = match &e.kind {
+            ExprKind::Literal(v) => v.clone(),
+            ExprKind::Param(id) => {
+                let def = &self.program.params[id.index()];
+                self.settings.params.get(id).unwrap_or(&def.default).clone()
+            }
+            ExprKind::List(items) => {
+                let mut out = Vec::new();
+                for item in items {
+                    out.extend(self.constant_texts(item)?);
+                }
+                return Some(out);
+            }
+            ExprKind::Coerce(x) if matches!(x.ty, Type::Enum(_)) => {
+                return self.constant_texts(x);
+            }
+            _ => return None,
+        };
+        match &value {
+            Value::List(items) => {
+                let inner = match &e.ty {
+                    Type::List(t) => t.as_ref().clone(),
+                    t => t.clone(),
+                };
+                items
+                    .iter()
+                    .map(|v| match self.scalar(v, &inner).ok()? {
+                        ScalarValue::Utf8(Some(t)) => Some(t),
+                        _ => None,
+                    })
+                    .collect()
+            }
+            v => Some(vec![text(v)?]),
+        }
+    }
+
+    /// A list test against texts known now; true or false, never unknown (an unknown list
+    /// holds nothing).
+    fn list_match_constant(&mut self, list: Df, wanted: &[String], all: bool, ci: bool) -> Df {
+        let name = format!("segl_list_match_{}", self.next);
+        self.next += 1;
+        udf::list_match_constant(&name, wanted, all, ci)
+            .call(vec![list])
+            .is_true()
     }
 
     /// Makes sure `e` is a column of the frame and returns its name.
@@ -1166,10 +1276,14 @@ impl Planner<'_> {
                 ignore_case,
             } => {
                 let l = self.compile(frame, list)?;
-                let el = self.compile(frame, element)?;
-                self.udfs
-                    .list_match(l, nested::make_array(vec![el]), false, *ignore_case)
-                    .is_true()
+                if let Some(wanted) = self.constant_texts(element) {
+                    self.list_match_constant(l, &wanted, false, *ignore_case)
+                } else {
+                    let el = self.compile(frame, element)?;
+                    self.udfs
+                        .list_match(l, nested::make_array(vec![el]), false, *ignore_case)
+                        .is_true()
+                }
             }
             ExprKind::ListContainsAny {
                 list,
@@ -1183,8 +1297,12 @@ impl Planner<'_> {
             } => {
                 let all = matches!(e.kind, ExprKind::ListContainsAll { .. });
                 let l = self.compile(frame, list)?;
-                let els = self.compile(frame, elements)?;
-                self.udfs.list_match(l, els, all, *ignore_case).is_true()
+                if let Some(wanted) = self.constant_texts(elements) {
+                    self.list_match_constant(l, &wanted, all, *ignore_case)
+                } else {
+                    let els = self.compile(frame, elements)?;
+                    self.udfs.list_match(l, els, all, *ignore_case).is_true()
+                }
             }
             ExprKind::InWindow { value, window } => {
                 let v = self.compile(frame, value)?;
@@ -1520,15 +1638,8 @@ impl Planner<'_> {
                 }
             }
         }
-        let key_name = def
-            .fields
-            .get(def.key.index())
-            .map_or_else(|| "key".to_owned(), |f| f.name.clone());
-        let df =
-            frame
-                .df()?
-                .select(select)?
-                .sort(vec![SortExpr::new(ident(key_name), true, false)])?;
+        select.push(ident(frame.row.clone()).alias(ROW));
+        let df = frame.df()?.select(select)?;
         Ok((df, unknown_cols))
     }
 

@@ -406,27 +406,53 @@ fn bool_arg(a: &[ArrayRef], i: usize) -> Result<&BooleanArray> {
         .ok_or_else(|| internal("expected a boolean argument"))
 }
 
-/// Text of each element of a list value (other element types compare by their display form).
-fn list_items(list: &ListArray, row: usize, lower: bool) -> Option<Vec<String>> {
-    if list.is_null(row) {
+/// The text of element `j` of a list's values (other element types compare by their display
+/// form); `None` for an unknown element.
+fn item_text(values: &ArrayRef, j: usize) -> Option<std::borrow::Cow<'_, str>> {
+    if values.is_null(j) {
         return None;
     }
-    let values = list.value(row);
-    let mut out = Vec::with_capacity(values.len());
-    for j in 0..values.len() {
-        if values.is_null(j) {
-            continue;
-        }
-        let text = if let Some(s) = values.as_string_opt::<i32>() {
-            s.value(j).to_owned()
-        } else {
-            datafusion::arrow::util::display::array_value_to_string(&values, j)
-                .map_err(|_| ())
-                .ok()?
-        };
-        out.push(if lower { text.to_lowercase() } else { text });
+    match values.as_string_opt::<i32>() {
+        Some(s) => Some(std::borrow::Cow::Borrowed(s.value(j))),
+        None => datafusion::arrow::util::display::array_value_to_string(values, j)
+            .ok()
+            .map(std::borrow::Cow::Owned),
     }
-    Some(out)
+}
+
+/// Whether two texts are equal, ignoring case when `ci` (`wanted` already in lower case then).
+fn same_text(have: &str, wanted: &str, ci: bool) -> bool {
+    if !ci {
+        return have == wanted;
+    }
+    if have.is_ascii() && wanted.is_ascii() {
+        return have.eq_ignore_ascii_case(wanted);
+    }
+    have.to_lowercase() == wanted
+}
+
+/// The element range of list `row`.
+fn items(list: &ListArray, row: usize) -> std::ops::Range<usize> {
+    let offsets = list.value_offsets();
+    let start = usize::try_from(offsets[row]).unwrap_or(0);
+    let end = usize::try_from(offsets[row + 1]).unwrap_or(start);
+    start..end
+}
+
+/// Whether list `row` of `lists` holds all (or any) of `wanted`.
+fn holds(lists: &ListArray, row: usize, wanted: &[String], all: bool, ci: bool) -> bool {
+    let values = lists.values();
+    let range = items(lists, row);
+    let found = |w: &String| {
+        range
+            .clone()
+            .any(|j| item_text(values, j).is_some_and(|h| same_text(&h, w, ci)))
+    };
+    if all {
+        wanted.iter().all(found)
+    } else {
+        wanted.iter().any(found)
+    }
 }
 
 fn list_match(a: &[ArrayRef]) -> Result<ArrayRef> {
@@ -441,21 +467,51 @@ fn list_match(a: &[ArrayRef]) -> Result<ArrayRef> {
     let all = bool_arg(a, 2)?;
     let ci = bool_arg(a, 3)?;
     let mut out = BooleanBuilder::with_capacity(lists.len());
+    let mut wanted: Vec<String> = Vec::new();
     for i in 0..lists.len() {
-        let lower = ci.value(i);
-        let (Some(have), Some(want)) = (list_items(lists, i, lower), list_items(needles, i, lower))
-        else {
+        if lists.is_null(i) || needles.is_null(i) {
             out.append_null();
             continue;
-        };
-        let found = |w: &String| have.iter().any(|h| h == w);
-        out.append_value(if all.value(i) {
-            want.iter().all(found)
-        } else {
-            want.iter().any(found)
-        });
+        }
+        let lower = ci.value(i);
+        wanted.clear();
+        let values = needles.values();
+        for j in items(needles, i) {
+            if let Some(t) = item_text(values, j) {
+                wanted.push(if lower {
+                    t.to_lowercase()
+                } else {
+                    t.into_owned()
+                });
+            }
+        }
+        out.append_value(holds(lists, i, &wanted, all.value(i), lower));
     }
     Ok(Arc::new(out.finish()))
+}
+
+/// A list test against values known when the plan is made (`contains "vip"`, `contains any of
+/// ["slack", "teams"]`): the values are prepared once instead of in every row.
+pub fn list_match_constant(name: &str, wanted: &[String], all: bool, ci: bool) -> ScalarUDF {
+    let wanted: Vec<String> = wanted
+        .iter()
+        .map(|w| if ci { w.to_lowercase() } else { w.clone() })
+        .collect();
+    udf(
+        name,
+        1,
+        Some(DataType::Boolean),
+        Arc::new(move |a: &[ArrayRef]| {
+            let lists = a
+                .first()
+                .and_then(|x| x.as_list_opt::<i32>())
+                .ok_or_else(|| internal("expected a list"))?;
+            let out: BooleanArray = (0..lists.len())
+                .map(|i| (!lists.is_null(i)).then(|| holds(lists, i, &wanted, all, ci)))
+                .collect();
+            Ok(Arc::new(out) as ArrayRef)
+        }),
+    )
 }
 
 fn round_decimal(a: &[ArrayRef]) -> Result<ArrayRef> {
