@@ -12,7 +12,7 @@ use std::sync::Arc;
 use datafusion::arrow::array::{
     Array, ArrayRef, AsArray, Decimal128Array, Float64Array, Int64Array, make_comparator,
 };
-use datafusion::arrow::compute::{SortColumn, SortOptions, cast, lexsort_to_indices};
+use datafusion::arrow::compute::{SortOptions, cast};
 use datafusion::arrow::datatypes::{DataType, Decimal128Type, Float64Type, Int64Type};
 
 use super::EngineError;
@@ -28,23 +28,35 @@ fn engine(e: impl std::fmt::Display) -> EngineError {
 pub fn compute(func: PopFunc, value: &ArrayRef, within: Option<&ArrayRef>) -> Result<ArrayRef> {
     let value = normalize_zero(value)?;
     let n = value.len();
-    let order = sorted(&value, within)?;
-    let same_group = match within {
-        Some(w) => {
-            Some(make_comparator(w.as_ref(), w.as_ref(), SortOptions::default()).map_err(engine)?)
-        }
-        None => None,
+    let groups_of = match within {
+        Some(w) => group_ids(w)?,
+        None => vec![0; n],
     };
-    let same_value =
-        make_comparator(value.as_ref(), value.as_ref(), SortOptions::default()).map_err(engine)?;
-    let in_group = |a: usize, b: usize| same_group.as_ref().is_none_or(|c| c(a, b).is_eq());
-
-    // Groups of known values: runs of `order` with one `within` value.
-    let known: Vec<usize> = order.into_iter().filter(|&i| value.is_valid(i)).collect();
+    let keys = Keys::new(&value)?;
+    // Known values sorted by group, then value.
+    let mut known: Vec<usize> = (0..n).filter(|&i| value.is_valid(i)).collect();
+    match &keys {
+        Keys::Exact(k) => known.sort_unstable_by_key(|&i| (groups_of[i], k[i])),
+        Keys::Float(k) => known.sort_unstable_by(|&a, &b| {
+            groups_of[a]
+                .cmp(&groups_of[b])
+                .then_with(|| k[a].total_cmp(&k[b]))
+        }),
+        Keys::Other(cmp) => {
+            known
+                .sort_unstable_by(|&a, &b| groups_of[a].cmp(&groups_of[b]).then_with(|| cmp(a, b)));
+        }
+    }
+    let same_value = |a: usize, b: usize| match &keys {
+        Keys::Exact(k) => k[a] == k[b],
+        Keys::Float(k) => k[a].total_cmp(&k[b]).is_eq(),
+        Keys::Other(cmp) => cmp(a, b).is_eq(),
+    };
+    // Groups of known values: runs of `known` with one `within` value.
     let mut groups: Vec<(usize, usize)> = Vec::new();
     let mut start = 0;
     for k in 1..=known.len() {
-        if k == known.len() || !in_group(known[start], known[k]) {
+        if k == known.len() || groups_of[known[start]] != groups_of[known[k]] {
             groups.push((start, k));
             start = k;
         }
@@ -54,7 +66,7 @@ pub fn compute(func: PopFunc, value: &ArrayRef, within: Option<&ArrayRef>) -> Re
         let mut out = Vec::new();
         let mut s = a;
         for k in a + 1..=b {
-            if k == b || !same_value(known[s], known[k]).is_eq() {
+            if k == b || !same_value(known[s], known[k]) {
                 out.push((s, k));
                 s = k;
             }
@@ -195,25 +207,89 @@ fn normalize_zero(value: &ArrayRef) -> Result<ArrayRef> {
     Ok(Arc::new(out))
 }
 
-/// Row numbers sorted by group, then value (unknown values first).
-fn sorted(value: &ArrayRef, within: Option<&ArrayRef>) -> Result<Vec<usize>> {
-    let options = Some(SortOptions {
-        descending: false,
-        nulls_first: true,
-    });
-    let mut columns = Vec::new();
-    if let Some(w) = within {
-        columns.push(SortColumn {
-            values: Arc::clone(w),
-            options,
-        });
+/// Values in a form that sorts fast: whole numbers (integers, decimal mantissas, dates and
+/// times as counts), floating-point numbers, or anything else through Arrow's comparison.
+enum Keys {
+    Exact(Vec<i128>),
+    Float(Vec<f64>),
+    Other(datafusion::arrow::array::DynComparator),
+}
+
+impl Keys {
+    fn new(value: &ArrayRef) -> Result<Keys> {
+        use datafusion::arrow::datatypes::{
+            Date32Type, DurationMicrosecondType, TimestampMicrosecondType,
+        };
+        Ok(match value.data_type() {
+            DataType::Int64 => Keys::Exact(
+                value
+                    .as_primitive::<Int64Type>()
+                    .values()
+                    .iter()
+                    .map(|v| i128::from(*v))
+                    .collect(),
+            ),
+            DataType::Decimal128(..) => {
+                Keys::Exact(value.as_primitive::<Decimal128Type>().values().to_vec())
+            }
+            DataType::Date32 => Keys::Exact(
+                value
+                    .as_primitive::<Date32Type>()
+                    .values()
+                    .iter()
+                    .map(|v| i128::from(*v))
+                    .collect(),
+            ),
+            DataType::Timestamp(datafusion::arrow::datatypes::TimeUnit::Microsecond, _) => {
+                Keys::Exact(
+                    value
+                        .as_primitive::<TimestampMicrosecondType>()
+                        .values()
+                        .iter()
+                        .map(|v| i128::from(*v))
+                        .collect(),
+                )
+            }
+            DataType::Duration(datafusion::arrow::datatypes::TimeUnit::Microsecond) => Keys::Exact(
+                value
+                    .as_primitive::<DurationMicrosecondType>()
+                    .values()
+                    .iter()
+                    .map(|v| i128::from(*v))
+                    .collect(),
+            ),
+            DataType::Float64 => Keys::Float(value.as_primitive::<Float64Type>().values().to_vec()),
+            _ => Keys::Other(
+                make_comparator(value.as_ref(), value.as_ref(), SortOptions::default())
+                    .map_err(engine)?,
+            ),
+        })
     }
-    columns.push(SortColumn {
-        values: Arc::clone(value),
-        options,
+}
+
+/// A number for each row's group: equal values of `within` get equal numbers; unknown values
+/// are a group of their own (0).
+fn group_ids(within: &ArrayRef) -> Result<Vec<u32>> {
+    let same = make_comparator(within.as_ref(), within.as_ref(), SortOptions::default())
+        .map_err(engine)?;
+    let mut ids = vec![0u32; within.len()];
+    let mut seen: datafusion::common::HashMap<u64, Vec<(usize, u32)>> =
+        datafusion::common::HashMap::new();
+    let mut next = 1u32;
+    crate::engine::keys::hashes(within, |i, h| {
+        let reps = seen.entry(h).or_default();
+        let id = match reps.iter().find(|(r, _)| same(*r, i).is_eq()) {
+            Some((_, id)) => *id,
+            None => {
+                let id = next;
+                next += 1;
+                reps.push((i, id));
+                id
+            }
+        };
+        ids[i] = id;
     });
-    let indices = lexsort_to_indices(&columns, None).map_err(engine)?;
-    Ok(indices.values().iter().map(|i| *i as usize).collect())
+    Ok(ids)
 }
 
 /// The values summed by share functions: exact (whole numbers and decimals, as mantissas of
