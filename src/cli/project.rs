@@ -42,6 +42,10 @@ pub struct Ready {
     pub program: Program,
     pub dataset: Dataset,
     pub settings: RunSettings,
+    /// The data files the dataset was loaded from.
+    pub data_sources: Vec<DataSource>,
+    /// The rule files, `segl.toml` and the data excerpts diagnostics point into.
+    pub sources: SourceMap,
 }
 
 pub fn stderr_color(choice: ColorChoice) -> bool {
@@ -136,6 +140,8 @@ pub fn prepare(project: &Path, args: &ProjectArgs, command: &str) -> Result<Read
         program,
         dataset: loaded.dataset,
         settings: settled.settings,
+        data_sources: settled.data_sources,
+        sources,
     })
 }
 
