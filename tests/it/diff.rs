@@ -770,3 +770,27 @@ fn project_at_the_top_of_the_repository() {
     assert_eq!(doc["changed"], true);
     assert_eq!(rule(&doc, "rfm_class")["status"], "changed");
 }
+
+/// The comparison `docs/reviewing-changes.md` shows is what segl prints for the change it
+/// describes (the champions threshold of `rules/` lowered), commit aside.
+#[test]
+fn the_guide_shows_a_real_comparison() {
+    let dir = scratch("diff-guide");
+    copy_dir(&root().join("rules"), &dir.join("rules"));
+    let commit = commit_all(&dir, "the example project");
+    edit(
+        &dir.join("rules/rfm.segl"),
+        "champions           when r_score >= 4 and fm_score >= 9",
+        "champions           when r_score >= 4 and fm_score >= 8",
+    );
+    let run = segl_in(&dir, &["diff", "--base", "main", "rules/"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let guide = std::fs::read_to_string(root().join("docs/reviewing-changes.md")).unwrap();
+    let shown = guide
+        .split("```\n")
+        .find(|block| block.starts_with("segl diff: main ("))
+        .expect("the guide shows a comparison");
+    let stand_in: String = "3f2a1c9".chars().cycle().take(commit.len()).collect();
+    assert_eq!(run.stdout.replace(&commit, &stand_in), shown);
+    let _ = std::fs::remove_dir_all(&dir);
+}
