@@ -238,10 +238,10 @@ fn changed_paths(status: &[u8]) -> Vec<String> {
             continue;
         };
         paths.push(String::from_utf8_lossy(path).into_owned());
-        if code.contains(&b'R') || code.contains(&b'C') {
-            if let Some(from) = fields.next() {
-                paths.push(String::from_utf8_lossy(from).into_owned());
-            }
+        if (code.contains(&b'R') || code.contains(&b'C'))
+            && let Some(from) = fields.next()
+        {
+            paths.push(String::from_utf8_lossy(from).into_owned());
         }
     }
     paths

@@ -308,6 +308,7 @@ fn read_bytes(
 ///
 /// # Errors
 /// When the file cannot be read: E0600, pointing at its entry in `segl.toml`.
+#[allow(clippy::result_large_err)]
 pub fn file_bytes(
     program: &Program,
     source: &DataSource,
