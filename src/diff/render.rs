@@ -1022,6 +1022,17 @@ mod tests {
     }
 
     #[test]
+    fn code_spans_survive_backticks_pipes_and_indentation() {
+        assert_eq!(md_code_span("where a = 1"), "`where a = 1`");
+        assert_eq!(
+            md_code_span("  title \"a | b\""),
+            "`\u{a0}\u{a0}title \"a \\| b\"`"
+        );
+        assert_eq!(md_code_span("say `hi`"), "`` say `hi` ``");
+        assert_eq!(md_code_span("x `` y"), "```x `` y```");
+    }
+
+    #[test]
     fn side_by_side_fits_the_width_and_hides_no_change() {
         let mut diff = big(1);
         let long_before = format!(
