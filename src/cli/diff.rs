@@ -50,9 +50,13 @@ pub struct DiffArgs {
     /// How to print the comparison
     #[arg(long, value_enum, default_value_t = DiffFormat::Human)]
     format: DiffFormat,
-    /// Exit with code 5 when any segment, tier set or score changed
+    /// Exit with code 5 when any record's membership, tier or score changed
     #[arg(long)]
     fail_if_changed: bool,
+    /// Exit with code 5 when the text of any rule, definition or parameter changed, or a rule
+    /// was added, removed or renamed, even if no record moved (needs `--base`)
+    #[arg(long)]
+    fail_if_definitions_changed: bool,
     /// Exit with code 5 when a segment, tier set or score changed by more than PERCENT
     #[arg(long, value_name = "PERCENT")]
     max_change: Option<f64>,
@@ -129,6 +133,14 @@ pub fn run(args: &DiffArgs) -> Exit {
         print_usage_error("`--max-change` needs a percentage of 0 or more, e.g. `--max-change 10`");
         return Exit::Usage;
     }
+    if args.fail_if_definitions_changed && args.base.is_none() {
+        print_usage_error(
+            "`--fail-if-definitions-changed` needs `--base REV`: only two versions of the rules \
+             can have different definitions; between data snapshots or dates, use \
+             `--fail-if-changed`",
+        );
+        return Exit::Usage;
+    }
     let diff = match &args.base {
         Some(rev) => rules_diff(args, rev, color),
         None => data_diff(args, color),
@@ -138,13 +150,19 @@ pub fn run(args: &DiffArgs) -> Exit {
         Err(exit) => return exit,
     };
     let text = match args.format {
-        DiffFormat::Human => render::human(&diff),
+        DiffFormat::Human => render::human(&diff, terminal_width()),
         DiffFormat::Json => render::json(&diff),
         DiffFormat::Markdown => render::markdown(&diff),
     };
     print_out(&text);
-    if args.fail_if_changed && diff.has_changes() {
-        eprintln!("segl diff: segments changed (`--fail-if-changed`)");
+    if args.fail_if_changed && diff.outcomes_changed() {
+        eprintln!(
+            "segl diff: records moved in or out of segments, tiers or scores (`--fail-if-changed`)"
+        );
+        return Exit::Changed;
+    }
+    if args.fail_if_definitions_changed && diff.definitions_changed() {
+        eprintln!("segl diff: definitions changed (`--fail-if-definitions-changed`)");
         return Exit::Changed;
     }
     if let (Some(limit), Some((name, p))) = (args.max_change, diff.largest_change())
@@ -156,6 +174,18 @@ pub fn run(args: &DiffArgs) -> Exit {
         return Exit::Changed;
     }
     Exit::Clean
+}
+
+/// The width of the terminal segl prints to, within reason, or a fixed width when the output
+/// goes to a file or a pipe.
+fn terminal_width() -> usize {
+    use std::io::IsTerminal as _;
+    let stdout = std::io::stdout();
+    if !stdout.is_terminal() {
+        return render::WIDTH;
+    }
+    terminal_size::terminal_size_of(&stdout)
+        .map_or(render::WIDTH, |(w, _)| usize::from(w.0).clamp(60, 240))
 }
 
 /// A project checked, with its sources; diagnostics already printed.

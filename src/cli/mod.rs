@@ -38,7 +38,8 @@ pub enum Exit {
     Internal = 3,
     /// Warnings, but no errors.
     Warnings = 4,
-    /// `segl diff`: changes beyond what `--fail-if-changed` or `--max-change` allow.
+    /// `segl diff`: changes beyond what `--fail-if-changed`, `--fail-if-definitions-changed` or
+    /// `--max-change` allow.
     Changed = 5,
 }
 
@@ -57,7 +58,7 @@ impl From<Exit> for ExitCode {
                   the schema of your customer data and explains every problem it finds.",
     after_help = "Run `segl explain E0300` to read about a diagnostic code.\n\
                   Exit codes: 0 no problems, 1 errors, 2 usage or file problem, 3 bug in segl, \
-                  4 warnings only, 5 changes beyond `segl diff --fail-if-changed`/`--max-change`."
+                  4 warnings only, 5 segments changed more than `segl diff` was told to allow."
 )]
 struct Cli {
     #[command(subcommand)]

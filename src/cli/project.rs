@@ -43,6 +43,10 @@ pub struct Ready {
     pub program: Program,
     pub dataset: Dataset,
     pub settings: RunSettings,
+    /// The data files the dataset was loaded from.
+    pub data_sources: Vec<DataSource>,
+    /// The rule files, `segl.toml` and the data excerpts diagnostics point into.
+    pub sources: SourceMap,
 }
 
 pub fn stderr_color(choice: ColorChoice) -> bool {
@@ -172,6 +176,8 @@ pub fn prepare<T>(
             program,
             dataset: loaded.dataset,
             settings: settled.settings,
+            data_sources: settled.data_sources,
+            sources,
         },
         selected,
     ))

@@ -26,8 +26,8 @@ pub struct ReportArgs {
     /// A folder with the later data files; default: the project's data
     #[arg(long, value_name = "DATA", requires = "before")]
     after: Option<PathBuf>,
-    /// A membership history (`segl run --history`): adds the tier transitions between its last
-    /// two runs
+    /// A membership history (`segl run --history`): adds the tier transitions between the last
+    /// two days on which it records a change
     #[arg(long, value_name = "FILE.parquet")]
     history: Option<PathBuf>,
     #[command(flatten)]
@@ -106,9 +106,7 @@ fn make(args: &ReportArgs) -> Result<(), Exit> {
                 segl::history::HistoryError::NotAHistory(m) => m,
                 segl::history::HistoryError::Earlier { .. } => String::new(),
             };
-            print_usage_error(&format!(
-                "`{shown}` is not a segl membership history: {why}"
-            ));
+            super::run::not_a_history("report", &shown, why, color);
             Exit::Usage
         })?;
         let days = segl::history::run_days(&intervals);
@@ -136,11 +134,12 @@ fn make(args: &ReportArgs) -> Result<(), Exit> {
                     },
                 ));
                 context.push(format!(
-                    "tier transitions from the history {shown}: its last two runs"
+                    "tier transitions from the history {shown}: between the last two days it \
+                     records a change on"
                 ));
             }
             _ => eprintln!(
-                "note: the history `{shown}` has fewer than two runs, so the report has no tier transitions"
+                "note: the history `{shown}` records changes on fewer than two days, so the report has no tier transitions"
             ),
         }
     }

@@ -195,8 +195,9 @@ fn select(args: &RunArgs, program: &Program) -> Result<Selection, Exit> {
     })
 }
 
-/// The rules' version: the git commit of the project (with `-dirty` when its files have changes
-/// not committed), or a hash of its rule files and `segl.toml` outside git.
+/// The rules' version: the git commit of the project (with `-dirty` when its rule files or
+/// `segl.toml` have changes not committed), or a hash of its rule files and `segl.toml` outside
+/// git. Other files of the project folder (data, a history file, notes) do not count.
 fn rules_version(project: &Path) -> String {
     let dir = super::project::project_dir(project);
     let dir = if dir.as_os_str().is_empty() {
@@ -204,18 +205,44 @@ fn rules_version(project: &Path) -> String {
     } else {
         dir
     };
+    let input = super::project::one_project(project, "run").ok();
     let git = |args: &[&str]| super::diff::git(&dir, args).ok().flatten();
     if let Some(commit) = git(&["rev-parse", "--short", "HEAD"]) {
-        let dirty = git(&["status", "--porcelain", "--", "."]).is_some_and(|s| !s.is_empty());
         let commit = super::diff::text_line(&commit);
+        let prefix = git(&["rev-parse", "--show-prefix"])
+            .map(|b| super::diff::text_line(&b))
+            .unwrap_or_default();
+        let status = git(&[
+            "status",
+            "--porcelain",
+            "-z",
+            "--untracked-files=all",
+            "--",
+            ".",
+        ])
+        .unwrap_or_default();
+        let config = input.as_ref().and_then(|i| i.config.as_ref()).map(|c| {
+            let text = String::from_utf8_lossy(&c.bytes);
+            segl::project::parse_config(
+                segl::source::FileId(0),
+                text.trim_start_matches('\u{feff}'),
+            )
+            .0
+        });
+        let dirty = changed_paths(&status).iter().any(|path| {
+            path.strip_prefix(prefix.as_str()).is_some_and(|rel| {
+                !rel.split('/').any(|part| part.starts_with('.'))
+                    && (rel == "segl.toml" || segl::project::is_rule_file(rel, config.as_ref()))
+            })
+        });
         return if dirty {
             format!("{commit}-dirty")
         } else {
             commit
         };
     }
-    match super::project::one_project(project, "run") {
-        Ok(input) => {
+    match input {
+        Some(input) => {
             let mut parts: Vec<(&str, &[u8])> = input
                 .rules
                 .iter()
@@ -226,8 +253,52 @@ fn rules_version(project: &Path) -> String {
             }
             format!("rules-{}", segl::history::fingerprint(parts))
         }
-        Err(_) => "unknown".to_owned(),
+        None => "unknown".to_owned(),
     }
+}
+
+/// The paths `git status --porcelain -z` names (both sides of a rename), relative to the top of
+/// the repository.
+fn changed_paths(status: &[u8]) -> Vec<String> {
+    let mut paths = Vec::new();
+    let mut fields = status.split(|b| *b == 0).filter(|f| !f.is_empty());
+    while let Some(entry) = fields.next() {
+        let (Some(code), Some(path)) = (entry.get(..2), entry.get(3..)) else {
+            continue;
+        };
+        paths.push(String::from_utf8_lossy(path).into_owned());
+        if (code.contains(&b'R') || code.contains(&b'C'))
+            && let Some(from) = fields.next()
+        {
+            paths.push(String::from_utf8_lossy(from).into_owned());
+        }
+    }
+    paths
+}
+
+/// E1004: the file given as a history is not one (`segl run --history`, `segl report
+/// --history`); printed with the command line, the file name underlined.
+pub(super) fn not_a_history(command: &str, shown: &str, why: String, color: bool) {
+    let mut sources = segl::source::SourceMap::new();
+    let start = format!("segl {command} --history ").len();
+    let text = format!("segl {command} --history {shown}");
+    let file = sources.add("command line", text.clone());
+    let d = segl::diagnostics::Diagnostic::new(
+        segl::diagnostics::Code::E1004,
+        segl::source::Span::new(file, start, text.len()),
+        format!("`{shown}` is not a segl membership history"),
+    )
+    .label(why)
+    .help(if command == "run" {
+        "give `--history` a file of its own: the first run creates it, later runs add to it"
+    } else {
+        "give `--history` the file `segl run --history` writes; the first run creates it"
+    })
+    .note(format!(
+        "a history has the columns {}",
+        segl::history::COLUMNS.join(", ")
+    ));
+    super::project::report(&[d], &sources, color);
 }
 
 fn record_history(
@@ -253,21 +324,10 @@ fn record_history(
         match read(bytes) {
             Ok(i) => i,
             Err(HistoryError::NotAHistory(why)) => {
-                let mut sources = segl::source::SourceMap::new();
-                let text = format!("segl run --history {shown}");
-                let file = sources.add("command line", text.clone());
-                let start = "segl run --history ".len();
-                let d = segl::diagnostics::Diagnostic::new(
-                    segl::diagnostics::Code::E1004,
-                    segl::source::Span::new(file, start, text.len()),
-                    format!("`{shown}` is not a segl membership history"),
-                )
-                .label(why)
-                .help("give `--history` a file of its own: the first run creates it, later runs add to it")
-                .note(format!("a history has the columns {}", segl::history::COLUMNS.join(", ")));
-                super::project::report(
-                    &[d],
-                    &sources,
+                not_a_history(
+                    "run",
+                    &shown,
+                    why,
                     super::project::stderr_color(args.common.color),
                 );
                 return Err(Exit::Usage);
@@ -280,13 +340,7 @@ fn record_history(
     } else {
         Vec::new()
     };
-    let mut data: Vec<(String, Vec<u8>)> = Vec::new();
-    for t in ready.dataset.tables() {
-        let bytes = std::fs::read(&t.origin).unwrap_or_default();
-        data.push((program.entity(t.entity).name.clone(), bytes));
-    }
-    let fingerprint =
-        segl::history::fingerprint(data.iter().map(|(n, b)| (n.as_str(), b.as_slice())));
+    let fingerprint = data_fingerprint(args, program, ready)?;
     let version = rules_version(&args.project);
     let snapshot = segl::diff::snapshot::Snapshot::new(program, memberships);
     let run = RunInfo {
@@ -324,6 +378,38 @@ fn record_history(
         thousands(updated.closed as u64),
         run.as_of
     ))
+}
+
+/// A fingerprint of the data files the run loaded, read again from the paths they were loaded
+/// from, one table per entity in entity order; E0600 when one cannot be read now.
+fn data_fingerprint(
+    args: &RunArgs,
+    program: &Program,
+    ready: &super::project::Ready,
+) -> Result<String, Exit> {
+    let mut sources = ready.sources.clone();
+    let mut fingerprint = segl::history::Fingerprint::new();
+    for table in ready.dataset.tables() {
+        let Some(source) = ready
+            .data_sources
+            .iter()
+            .find(|s| s.entity == table.entity && s.shown == table.origin)
+        else {
+            continue;
+        };
+        match segl::engine::load::file_bytes(program, source, &mut sources) {
+            Ok(bytes) => fingerprint.add(&program.entity(table.entity).name, &bytes),
+            Err(d) => {
+                super::project::report(
+                    &[d],
+                    &sources,
+                    super::project::stderr_color(args.common.color),
+                );
+                return Err(Exit::Errors);
+            }
+        }
+    }
+    Ok(fingerprint.finish())
 }
 
 pub fn find_rule(program: &Program, name: &str) -> Result<Rule, String> {

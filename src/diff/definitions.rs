@@ -107,6 +107,73 @@ pub struct Line {
     pub text: String,
 }
 
+/// A definition that differs between the two sides: both texts, and their lines compared.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Change {
+    /// The whole definition before (empty when the rule is new) and after (empty when removed).
+    pub before: String,
+    pub after: String,
+    /// Every line of both texts in order, tagged with the side it is on.
+    pub lines: Vec<Line>,
+}
+
+impl Change {
+    #[must_use]
+    pub fn new(before: &str, after: &str) -> Change {
+        Change {
+            before: before.to_owned(),
+            after: after.to_owned(),
+            lines: line_diff(before, after),
+        }
+    }
+
+    /// The lines side by side: lines that stayed are paired with themselves, and within each run
+    /// of changed lines the n-th line that went is paired with the n-th line that came.
+    #[must_use]
+    pub fn side_by_side(&self) -> Vec<Row> {
+        let mut rows = Vec::new();
+        let mut gone: Vec<&str> = Vec::new();
+        let mut came: Vec<&str> = Vec::new();
+        let flush = |rows: &mut Vec<Row>, gone: &mut Vec<&str>, came: &mut Vec<&str>| {
+            let n = gone.len().max(came.len());
+            for i in 0..n {
+                rows.push(Row {
+                    before: gone.get(i).map(|t| (*t).to_owned()),
+                    after: came.get(i).map(|t| (*t).to_owned()),
+                    changed: true,
+                });
+            }
+            gone.clear();
+            came.clear();
+        };
+        for l in &self.lines {
+            match l.tag {
+                "-" => gone.push(&l.text),
+                "+" => came.push(&l.text),
+                _ => {
+                    flush(&mut rows, &mut gone, &mut came);
+                    rows.push(Row {
+                        before: Some(l.text.clone()),
+                        after: Some(l.text.clone()),
+                        changed: false,
+                    });
+                }
+            }
+        }
+        flush(&mut rows, &mut gone, &mut came);
+        rows
+    }
+}
+
+/// One row of two definitions side by side. A side without a line there is `None`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Row {
+    pub before: Option<String>,
+    pub after: Option<String>,
+    /// Whether the row differs: a line only on one side, or two different lines.
+    pub changed: bool,
+}
+
 /// The lines of `before` and `after`, each tagged with the side it is on.
 #[must_use]
 pub fn line_diff(before: &str, after: &str) -> Vec<Line> {
@@ -138,5 +205,27 @@ mod tests {
             without_name("segment a_vip {\n  where vip\n}", "vip"),
             "segment a_vip {\n  where _\n}"
         );
+    }
+
+    #[test]
+    fn changed_lines_are_paired_side_by_side() {
+        let change = Change::new("a {\n  x\n  y\n}\n", "a {\n  x2\n  y\n  z\n}\n");
+        let side_by_side = change.side_by_side();
+        let rows: Vec<(Option<&str>, Option<&str>, bool)> = side_by_side
+            .iter()
+            .map(|r| (r.before.as_deref(), r.after.as_deref(), r.changed))
+            .collect();
+        assert_eq!(
+            rows,
+            [
+                (Some("a {"), Some("a {"), false),
+                (Some("  x"), Some("  x2"), true),
+                (Some("  y"), Some("  y"), false),
+                (None, Some("  z"), true),
+                (Some("}"), Some("}"), false),
+            ]
+        );
+        let added = Change::new("", "b {\n}\n").side_by_side();
+        assert!(added.iter().all(|r| r.before.is_none() && r.changed));
     }
 }

@@ -9,7 +9,7 @@ pub mod snapshot;
 
 use std::collections::{BTreeMap, HashMap};
 
-use definitions::{Definition, ItemKind, Line, line_diff};
+use definitions::{Change, Definition, ItemKind};
 use snapshot::{EntitySnapshot, RuleColumn, RuleKind, Snapshot, Values};
 
 /// How many example keys are listed for each kind of change.
@@ -59,7 +59,7 @@ pub struct ItemDiff {
     pub name: String,
     #[serde(flatten)]
     pub status: Status,
-    pub lines: Vec<Line>,
+    pub definition: Change,
 }
 
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
@@ -81,8 +81,8 @@ pub struct RuleDiff {
     pub title: Option<String>,
     #[serde(flatten)]
     pub status: Status,
-    /// The definition line by line, when its text changed.
-    pub definition: Option<Vec<Line>>,
+    /// The definition before and after, when its text changed.
+    pub definition: Option<Change>,
     /// Records whose membership, tier or score differs, as a percentage of the records (of the
     /// before side's members for segments). 100 for rules added or removed.
     pub change_percent: f64,
@@ -182,6 +182,41 @@ impl Diff {
             })
     }
 
+    /// Whether some record's membership, tier or score differs: a record entered or left a
+    /// segment, moved to another tier (or from or to `(none)`), or has another score, or a
+    /// score is new or removed while there are records. A new name for a rule with the same
+    /// outcome, or a changed text that moves nobody, is not such a change.
+    #[must_use]
+    pub fn outcomes_changed(&self) -> bool {
+        self.entities.iter().any(|e| {
+            e.rules.iter().any(|r| {
+                if let Some(s) = &r.segment {
+                    return s.entered + s.left > 0;
+                }
+                if let Some(t) = &r.tiers {
+                    return t.moved > 0;
+                }
+                if let Some(s) = &r.score {
+                    return s.changed > 0
+                        || (r.status == Status::Added && e.records_after > 0)
+                        || (r.status == Status::Removed && e.records_before > 0);
+                }
+                false
+            })
+        })
+    }
+
+    /// Whether the text of some segment, tier set, score, definition or parameter differs, or a
+    /// rule was added, removed or renamed.
+    #[must_use]
+    pub fn definitions_changed(&self) -> bool {
+        !self.definitions.is_empty()
+            || self
+                .entities
+                .iter()
+                .any(|e| e.rules.iter().any(|r| r.status != Status::Unchanged))
+    }
+
     /// The largest `change_percent` of any rule, with the rule's name.
     #[must_use]
     pub fn largest_change(&self) -> Option<(&str, f64)> {
@@ -241,19 +276,19 @@ pub fn compare(before: &Side<'_>, after: &Side<'_>) -> Diff {
             .collect();
         for name in keys {
             let key = (kind, name.clone());
-            let (status, lines) = match (before.definitions.get(&key), after.definitions.get(&key))
-            {
-                (Some(b), Some(a)) if b.text == a.text => continue,
-                (Some(b), Some(a)) => (Status::Changed, line_diff(&b.text, &a.text)),
-                (Some(b), None) => (Status::Removed, line_diff(&b.text, "")),
-                (None, Some(a)) => (Status::Added, line_diff("", &a.text)),
-                (None, None) => continue,
-            };
+            let (status, definition) =
+                match (before.definitions.get(&key), after.definitions.get(&key)) {
+                    (Some(b), Some(a)) if b.text == a.text => continue,
+                    (Some(b), Some(a)) => (Status::Changed, Change::new(&b.text, &a.text)),
+                    (Some(b), None) => (Status::Removed, Change::new(&b.text, "")),
+                    (None, Some(a)) => (Status::Added, Change::new("", &a.text)),
+                    (None, None) => continue,
+                };
             definitions.push(ItemDiff {
                 kind,
                 name: name.clone(),
                 status,
-                lines,
+                definition,
             });
         }
     }
@@ -374,7 +409,7 @@ fn compare_entity(
                             .unwrap_or_default()
                     };
                     let (x, y) = (text(before, old), text(after, new));
-                    (x != y && !(x.is_empty() && y.is_empty())).then(|| line_diff(&x, &y))
+                    (x != y && !(x.is_empty() && y.is_empty())).then(|| Change::new(&x, &y))
                 }
             };
             Some(rule_diff(rule, old, new, status, definition, b, a, &j))
@@ -407,7 +442,7 @@ fn rule_diff(
     old: Option<&RuleColumn>,
     new: Option<&RuleColumn>,
     status: Status,
-    definition: Option<Vec<Line>>,
+    definition: Option<Change>,
     b: &EntitySnapshot,
     a: &EntitySnapshot,
     j: &Join,

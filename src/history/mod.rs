@@ -345,20 +345,53 @@ pub fn write<W: Write + Send>(intervals: &[Interval], out: W) -> Result<(), Stri
 /// segl version.
 #[must_use]
 pub fn fingerprint<'a>(parts: impl IntoIterator<Item = (&'a str, &'a [u8])>) -> String {
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    let mut eat = |bytes: &[u8]| {
-        for b in bytes {
-            hash ^= u64::from(*b);
-            hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
-        }
-    };
+    let mut f = Fingerprint::new();
     for (name, bytes) in parts {
-        eat(name.as_bytes());
-        eat(&[0]);
-        eat(&(bytes.len() as u64).to_le_bytes());
-        eat(bytes);
+        f.add(name, bytes);
     }
-    format!("{hash:016x}")
+    f.finish()
+}
+
+/// [`fingerprint`] one part at a time, so that each file's bytes can be dropped before the next
+/// is read.
+#[derive(Clone, Debug)]
+pub struct Fingerprint {
+    hash: u64,
+}
+
+impl Default for Fingerprint {
+    fn default() -> Self {
+        Fingerprint::new()
+    }
+}
+
+impl Fingerprint {
+    #[must_use]
+    pub fn new() -> Fingerprint {
+        Fingerprint {
+            hash: 0xcbf2_9ce4_8422_2325,
+        }
+    }
+
+    fn eat(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.hash ^= u64::from(*b);
+            self.hash = self.hash.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+
+    /// Adds one named part.
+    pub fn add(&mut self, name: &str, bytes: &[u8]) {
+        self.eat(name.as_bytes());
+        self.eat(&[0]);
+        self.eat(&(bytes.len() as u64).to_le_bytes());
+        self.eat(bytes);
+    }
+
+    #[must_use]
+    pub fn finish(&self) -> String {
+        format!("{:016x}", self.hash)
+    }
 }
 
 /// The intervals open on `day` (`valid_from <= day` and `valid_to` null or after it), by
@@ -551,6 +584,25 @@ mod tests {
                 latest: d1
             })
         );
+    }
+
+    #[test]
+    fn fingerprints_are_stable_and_see_every_byte() {
+        let a = fingerprint([("customer", &b"id\n1\n"[..]), ("order", &b"id\n"[..])]);
+        assert_eq!(
+            a,
+            fingerprint([("customer", &b"id\n1\n"[..]), ("order", &b"id\n"[..])])
+        );
+        assert_ne!(
+            a,
+            fingerprint([("customer", &b"id\n2\n"[..]), ("order", &b"id\n"[..])])
+        );
+        // Where one part ends and the next begins counts too.
+        assert_ne!(
+            fingerprint([("a", &b"xy"[..]), ("b", &b""[..])]),
+            fingerprint([("a", &b"x"[..]), ("b", &b"y"[..])])
+        );
+        assert_eq!(fingerprint([]), "cbf29ce484222325");
     }
 
     #[test]

@@ -52,7 +52,7 @@ pub(crate) fn segl_in(dir: &Path, args: &[&str]) -> Run {
     }
 }
 
-fn git(dir: &Path, args: &[&str]) -> String {
+pub(crate) fn git(dir: &Path, args: &[&str]) -> String {
     let output = Command::new("git")
         .args([
             "-c",
@@ -83,7 +83,7 @@ fn git(dir: &Path, args: &[&str]) -> String {
 
 /// A git repository in `dir` on branch `main` with everything in it committed; returns the
 /// short commit hash.
-fn commit_all(dir: &Path, message: &str) -> String {
+pub(crate) fn commit_all(dir: &Path, message: &str) -> String {
     if !dir.join(".git").exists() {
         git(dir, &["init", "-q"]);
         git(dir, &["symbolic-ref", "HEAD", "refs/heads/main"]);
@@ -93,7 +93,7 @@ fn commit_all(dir: &Path, message: &str) -> String {
     git(dir, &["rev-parse", "--short", "HEAD"])
 }
 
-fn edit(path: &Path, from: &str, to: &str) {
+pub(crate) fn edit(path: &Path, from: &str, to: &str) {
     let text = std::fs::read_to_string(path).unwrap();
     assert!(text.contains(from), "{} has no `{from}`", path.display());
     std::fs::write(path, text.replacen(from, to, 1)).unwrap();
@@ -162,7 +162,14 @@ fn rule_changes_against_a_git_revision() {
 
     let tiers = rule(&doc, "rfm_class");
     assert_eq!(tiers["status"], "changed");
-    let lines = tiers["definition"].as_array().unwrap();
+    let definition = &tiers["definition"];
+    let (before, after) = (
+        definition["before"].as_str().unwrap(),
+        definition["after"].as_str().unwrap(),
+    );
+    assert!(before.starts_with("tiers rfm_class {") && before.contains("fm_score >= 9"));
+    assert!(after.starts_with("tiers rfm_class {") && after.contains("fm_score >= 8"));
+    let lines = definition["lines"].as_array().unwrap();
     assert!(
         lines
             .iter()
@@ -241,12 +248,15 @@ fn rule_changes_against_a_git_revision() {
     assert_eq!(unchanged["change_percent"], 0.0);
 
     // The same comparison for people and for a pull request.
+    // The commit differs from run to run: a stand-in of the same length keeps the columns.
+    let stand_in: String = "1234567890abcdef"
+        .chars()
+        .cycle()
+        .take(commit.len())
+        .collect();
     let human = segl_in(&dir, &["diff", "--base", "main", "rules"]);
     assert_eq!(human.code, 0, "{}", human.stderr);
-    insta::assert_snapshot!(
-        "diff_rules_human",
-        human.stdout.replace(&commit, "<commit>")
-    );
+    insta::assert_snapshot!("diff_rules_human", human.stdout.replace(&commit, &stand_in));
     let md = segl_in(
         &dir,
         &["diff", "--base", "main", "rules", "--format", "markdown"],
@@ -261,67 +271,42 @@ fn rule_changes_against_a_git_revision() {
         md.stdout
             .contains("<details><summary>tiers <code>rfm_class</code>")
     );
-    assert!(md.stdout.contains("```diff\n"));
-    assert!(
-        md.stdout
-            .contains("-  champions           when r_score >= 4 and fm_score >= 9")
-    );
-    insta::assert_snapshot!(
-        "diff_rules_markdown",
-        md.stdout.replace(&commit, "<commit>")
-    );
+    // Definitions side by side in a two-column table, changed lines marked and in code spans.
+    assert!(!md.stdout.contains("```diff"));
+    assert!(md.stdout.contains("| before: main ("));
+    assert!(md.stdout.contains(
+        "| **-** `\u{a0}\u{a0}champions           when r_score >= 4 and fm_score >= 9` | **+** `\u{a0}\u{a0}champions           when r_score >= 4 and fm_score >= 8` |"
+    ), "{}", md.stdout);
+    insta::assert_snapshot!("diff_rules_markdown", md.stdout.replace(&commit, &stand_in));
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn json_of(run: &Run) -> serde_json::Value {
+    serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{e}: {}", run.stdout))
 }
 
 #[test]
 fn exit_codes_for_ci() {
     let (dir, _) = edited_example("diff-exit");
-    let unchanged = segl_in(
-        &dir,
-        &[
-            "diff",
-            "--base",
-            "HEAD",
-            "rules",
-            "--fail-if-changed",
-            "--format",
-            "json",
-        ],
-    );
-    assert_eq!(unchanged.code, 5, "the working tree differs from HEAD");
+    let diff = |extra: &[&str]| {
+        let mut args = vec!["diff", "--base", "HEAD", "rules", "--format", "json"];
+        args.extend_from_slice(extra);
+        segl_in(&dir, &args)
+    };
+    let changed = diff(&["--fail-if-changed"]);
+    assert_eq!(changed.code, 5, "records moved: {}", changed.stderr);
     assert!(
-        unchanged.stderr.contains("--fail-if-changed"),
+        changed.stderr.contains("--fail-if-changed"),
         "{}",
-        unchanged.stderr
+        changed.stderr
     );
+    let doc = json_of(&changed);
+    assert_eq!(doc["outcomes_changed"], true);
+    assert_eq!(doc["definitions_changed"], true);
     // Added and removed segments count as 100% changed.
-    let within = segl_in(
-        &dir,
-        &[
-            "diff",
-            "--base",
-            "HEAD",
-            "rules",
-            "--max-change",
-            "100",
-            "--format",
-            "json",
-        ],
-    );
+    let within = diff(&["--max-change", "100"]);
     assert_eq!(within.code, 0, "{}", within.stderr);
-    let beyond = segl_in(
-        &dir,
-        &[
-            "diff",
-            "--base",
-            "HEAD",
-            "rules",
-            "--max-change",
-            "20",
-            "--format",
-            "json",
-        ],
-    );
+    let beyond = diff(&["--max-change", "20"]);
     assert_eq!(beyond.code, 5);
     assert!(
         beyond.stderr.contains("more than `--max-change 20` allows"),
@@ -344,12 +329,144 @@ fn exit_codes_for_ci() {
             "HEAD",
             "rules",
             "--fail-if-changed",
+            "--fail-if-definitions-changed",
             "--max-change",
             "0",
         ],
     );
     assert_eq!(same.code, 0, "{}", same.stderr);
     assert!(same.stdout.contains("nothing changed"), "{}", same.stdout);
+
+    // Only the champions threshold: no rule is new or removed, so the largest change is a
+    // computed share, and `--max-change` passes at it and fails just below it.
+    edit(
+        &dir.join("rules/rfm.segl"),
+        "champions           when r_score >= 4 and fm_score >= 9",
+        "champions           when r_score >= 4 and fm_score >= 8",
+    );
+    let doc = json_of(&diff(&[]));
+    let largest = doc["entities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|e| e["rules"].as_array().unwrap())
+        .map(|r| r["change_percent"].as_f64().unwrap())
+        .fold(0.0_f64, f64::max);
+    assert!(largest > 1.0 && largest < 100.0, "{largest}");
+    let at = diff(&["--max-change", &largest.to_string()]);
+    assert_eq!(at.code, 0, "{largest}%: {}", at.stderr);
+    let below = diff(&["--max-change", &format!("{:.1}", largest - 0.1)]);
+    assert_eq!(below.code, 5, "{largest}%: {}", below.stderr);
+    assert!(
+        below.stderr.contains("`rfm_champions` changed by"),
+        "{}",
+        below.stderr
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Replaces a whole word in every rule file of a project.
+fn rename_everywhere(project: &Path, from: &str, to: &str) {
+    let word = regex::Regex::new(&format!(r"\b{from}\b")).unwrap();
+    for entry in std::fs::read_dir(project).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "segl") {
+            let text = std::fs::read_to_string(&path).unwrap();
+            std::fs::write(&path, word.replace_all(&text, to).as_ref()).unwrap();
+        }
+    }
+}
+
+/// A tier set and a score renamed (with every use of them), a segment's condition rewritten
+/// with the same meaning, and a comment added: definitions changed, nobody moved.
+#[test]
+fn renames_and_rewrites_that_move_nobody() {
+    let dir = scratch("diff-renames");
+    copy_dir(&root().join("rules"), &dir.join("rules"));
+    commit_all(&dir, "the example project");
+    let rules = dir.join("rules");
+    rename_everywhere(&rules, "age_group", "age_band");
+    rename_everywhere(&rules, "lead_score", "sales_lead_score");
+    edit(
+        &rules.join("scores.segl"),
+        "where plan is any of [free, starter] and sales_lead_score >= 50",
+        "# the handover threshold agreed with sales\n  where sales_lead_score >= 50 and plan is any of [starter, free]",
+    );
+    let run = segl_in(
+        &dir,
+        &["diff", "--base", "main", "rules", "--format", "json"],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let doc = json_of(&run);
+    assert_eq!(doc["changed"], true);
+    assert_eq!(doc["outcomes_changed"], false);
+    assert_eq!(doc["definitions_changed"], true);
+
+    let tiers = rule(&doc, "age_band");
+    assert_eq!(tiers["status"], "renamed");
+    assert_eq!(tiers["from"], "age_group");
+    assert_eq!(tiers["tiers"]["moved"], 0);
+    assert_eq!(tiers["change_percent"], 0.0);
+    let labels = tiers["tiers"]["labels"].as_array().unwrap();
+    assert!(!labels.iter().any(|l| l == "(none)"));
+    let score = rule(&doc, "sales_lead_score");
+    assert_eq!(score["status"], "renamed");
+    assert_eq!(score["from"], "lead_score");
+    assert_eq!(score["score"]["changed"], 0);
+    assert_eq!(score["score"]["mean_before"], score["score"]["mean_after"]);
+    let definition = &score["definition"];
+    assert!(
+        definition["before"]
+            .as_str()
+            .unwrap()
+            .starts_with("score lead_score {")
+    );
+    assert!(
+        definition["after"]
+            .as_str()
+            .unwrap()
+            .starts_with("score sales_lead_score {")
+    );
+    // The segment that uses the score has new text and the same members.
+    let leads = rule(&doc, "sales_ready_leads");
+    assert_eq!(leads["status"], "changed");
+    assert_eq!(leads["segment"]["entered"], 0);
+    assert_eq!(leads["segment"]["left"], 0);
+
+    let gate = |flag: &str| segl_in(&dir, &["diff", "--base", "main", "rules", flag]);
+    let members = gate("--fail-if-changed");
+    assert_eq!(members.code, 0, "nobody moved: {}", members.stderr);
+    assert!(
+        members
+            .stdout
+            .contains("no record's membership, tier or score changed"),
+        "{}",
+        members.stdout
+    );
+    let texts = gate("--fail-if-definitions-changed");
+    assert_eq!(texts.code, 5, "{}", texts.stderr);
+    assert!(
+        texts.stderr.contains("--fail-if-definitions-changed"),
+        "{}",
+        texts.stderr
+    );
+    let zero = segl_in(
+        &dir,
+        &["diff", "--base", "main", "rules", "--max-change", "0"],
+    );
+    assert_eq!(zero.code, 0, "renames change nobody: {}", zero.stderr);
+    // Definitions cannot differ between two data snapshots: the option needs `--base`.
+    let data = segl_in(
+        &dir,
+        &[
+            "diff",
+            "--before",
+            "rules/data",
+            "rules",
+            "--fail-if-definitions-changed",
+        ],
+    );
+    assert_eq!(data.code, 2, "{}", data.stderr);
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -652,4 +769,28 @@ fn project_at_the_top_of_the_repository() {
     let doc: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
     assert_eq!(doc["changed"], true);
     assert_eq!(rule(&doc, "rfm_class")["status"], "changed");
+}
+
+/// The comparison `docs/reviewing-changes.md` shows is what segl prints for the change it
+/// describes (the champions threshold of `rules/` lowered), commit aside.
+#[test]
+fn the_guide_shows_a_real_comparison() {
+    let dir = scratch("diff-guide");
+    copy_dir(&root().join("rules"), &dir.join("rules"));
+    let commit = commit_all(&dir, "the example project");
+    edit(
+        &dir.join("rules/rfm.segl"),
+        "champions           when r_score >= 4 and fm_score >= 9",
+        "champions           when r_score >= 4 and fm_score >= 8",
+    );
+    let run = segl_in(&dir, &["diff", "--base", "main", "rules/"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let guide = std::fs::read_to_string(root().join("docs/reviewing-changes.md")).unwrap();
+    let shown = guide
+        .split("```\n")
+        .find(|block| block.starts_with("segl diff: main ("))
+        .expect("the guide shows a comparison");
+    let stand_in: String = "3f2a1c9".chars().cycle().take(commit.len()).collect();
+    assert_eq!(run.stdout.replace(&commit, &stand_in), shown);
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -5,7 +5,7 @@ use std::process::Command;
 
 use segl::history::{Interval, read};
 
-use crate::diff::{copy_dir, root, scratch, segl_in};
+use crate::diff::{commit_all, copy_dir, edit, root, scratch, segl_in};
 
 fn intervals(path: &std::path::Path) -> Vec<Interval> {
     read(std::fs::read(path).unwrap()).unwrap()
@@ -194,5 +194,158 @@ fn the_documented_history_queries_run_in_duckdb() {
         let rows: usize = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap();
         assert!(rows > 0, "the query returned nothing:\n{q}");
     }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Every tenth order of the project's data dropped, in place: data that changes RFM classes and
+/// the segments built on orders.
+fn drop_orders(project: &std::path::Path) {
+    let path = project.join("data/orders.csv");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let kept: Vec<&str> = text
+        .lines()
+        .enumerate()
+        .filter(|(i, _)| *i == 0 || i % 10 != 0)
+        .map(|(_, l)| l)
+        .collect();
+    std::fs::write(&path, kept.join("\n") + "\n").unwrap();
+}
+
+fn history_run(dir: &std::path::Path, history: &str, day: &str, extra: &[&str]) {
+    let mut args = vec!["run", "rules", "--history", history, "--as-of", day];
+    args.extend_from_slice(extra);
+    let run = segl_in(dir, &args);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+}
+
+fn opened_on<'a>(intervals: &'a [Interval], day: &str) -> Vec<&'a Interval> {
+    intervals
+        .iter()
+        .filter(|i| i.valid_from.to_string() == day)
+        .collect()
+}
+
+/// In a git repository the rules version is the commit, with `-dirty` only when a rule file
+/// changed: not for changed data or for the history file itself inside the project folder.
+/// Changed data gets a new fingerprint on the intervals it opens.
+#[test]
+fn versions_in_git_and_fingerprints_of_changed_data() {
+    let dir = scratch("history-git");
+    copy_dir(&root().join("rules"), &dir.join("rules"));
+    let commit = commit_all(&dir, "the example project");
+    let history = "rules/history.parquet";
+
+    history_run(&dir, history, "2026-11-13", &[]);
+    let first = intervals(&dir.join(history));
+    assert!(first.iter().all(|i| i.rules_version == commit), "{commit}");
+    let fingerprint = first[0].data_fingerprint.clone();
+
+    // New data, not committed, with the history lying untracked in the project folder.
+    drop_orders(&dir.join("rules"));
+    history_run(&dir, history, "2026-11-20", &[]);
+    let second = intervals(&dir.join(history));
+    let opened = opened_on(&second, "2026-11-20");
+    assert!(!opened.is_empty(), "the changed data moves records");
+    for i in &opened {
+        assert_eq!(
+            i.rules_version, commit,
+            "data changes leave the rules clean"
+        );
+        assert_ne!(i.data_fingerprint, fingerprint, "{i:?}");
+    }
+    assert!(
+        second
+            .iter()
+            .filter(|i| i.valid_from.to_string() == "2026-11-13")
+            .all(|i| i.data_fingerprint == fingerprint),
+        "intervals keep the fingerprint of the run that opened them"
+    );
+    let new_fingerprint = opened[0].data_fingerprint.clone();
+
+    // A rule file changed but not committed: the intervals it opens say so.
+    edit(
+        &dir.join("rules/rfm.segl"),
+        "champions           when r_score >= 4 and fm_score >= 9",
+        "champions           when r_score >= 4 and fm_score >= 8",
+    );
+    history_run(&dir, history, "2026-11-27", &[]);
+    let third = intervals(&dir.join(history));
+    let opened = opened_on(&third, "2026-11-27");
+    assert!(opened.iter().any(|i| i.rule == "rfm_class"));
+    for i in &opened {
+        assert_eq!(i.rules_version, format!("{commit}-dirty"));
+        assert_eq!(
+            i.data_fingerprint, new_fingerprint,
+            "the same data as before"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A run of some rules (`--segment`) leaves the other rules' intervals open; a full run after a
+/// rule was removed closes that rule's open intervals.
+#[test]
+fn partial_runs_and_removed_rules() {
+    let dir = scratch("history-partial");
+    copy_dir(&root().join("rules"), &dir.join("rules"));
+    let history = "history.parquet";
+    history_run(&dir, history, "2026-11-13", &[]);
+    let first = intervals(&dir.join(history));
+
+    drop_orders(&dir.join("rules"));
+    history_run(&dir, history, "2026-11-20", &["--segment", "rfm_champions"]);
+    let second = intervals(&dir.join(history));
+    let others = |all: &[Interval]| -> Vec<Interval> {
+        all.iter()
+            .filter(|i| i.rule != "rfm_champions")
+            .cloned()
+            .collect()
+    };
+    assert_eq!(
+        others(&second),
+        others(&first),
+        "rules the run did not evaluate keep their intervals"
+    );
+    assert!(
+        second
+            .iter()
+            .any(|i| i.rule == "rfm_champions" && i.valid_to.is_some()),
+        "the evaluated segment changed"
+    );
+
+    // `big_lifetime_spenders` removed (and the tests that name it).
+    let value = std::fs::read_to_string(dir.join("rules/value.segl")).unwrap();
+    let start = value.find("segment big_lifetime_spenders {").unwrap();
+    let end = start + value[start..].find("\n}\n").unwrap() + 3;
+    std::fs::write(
+        dir.join("rules/value.segl"),
+        format!("{}{}", &value[..start], &value[end..]),
+    )
+    .unwrap();
+    let tests = std::fs::read_to_string(dir.join("rules/tests.segl")).unwrap();
+    std::fs::write(
+        dir.join("rules/tests.segl"),
+        tests
+            .replace("  expect r5 in big_lifetime_spenders\n", "")
+            .replace("  expect n1 not in big_lifetime_spenders\n", ""),
+    )
+    .unwrap();
+    history_run(&dir, history, "2026-11-27", &[]);
+    let third = intervals(&dir.join(history));
+    let removed: Vec<&Interval> = third
+        .iter()
+        .filter(|i| i.rule == "big_lifetime_spenders")
+        .collect();
+    assert!(!removed.is_empty());
+    assert!(
+        removed.iter().all(|i| i.valid_to.is_some()),
+        "no interval of a removed rule stays open"
+    );
+    assert!(
+        removed
+            .iter()
+            .any(|i| i.valid_to.is_some_and(|d| d.to_string() == "2026-11-27")),
+        "the removal closes the open intervals on the day of the run"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -41,6 +41,119 @@ fn count(text: &str, needle: &str) -> usize {
     text.matches(needle).count()
 }
 
+/// Measures every chart as Chromium laid it out. The page itself has no scripts; a copy gets
+/// this one, which writes, per chart, its id, width and height, how many of its rectangles
+/// have a positive width in the markup, how many of those Chromium drew with a non-zero size,
+/// and how many of its texts have a non-zero size.
+const MEASURE: &str = r#"<script>
+(() => {
+  const lines = [];
+  for (const svg of document.querySelectorAll('svg')) {
+    const box = svg.getBoundingClientRect();
+    let wide = 0, drawn = 0;
+    for (const r of svg.querySelectorAll('rect')) {
+      if (parseFloat(r.getAttribute('width')) > 0) {
+        wide++;
+        const b = r.getBoundingClientRect();
+        if (b.width > 0 && b.height > 0) drawn++;
+      }
+    }
+    const texts = [...svg.querySelectorAll('text')].filter(t => t.getBBox().width > 0).length;
+    lines.push([svg.id, Math.round(box.width), Math.round(box.height), wide, drawn, texts].join(' '));
+  }
+  const pre = document.createElement('pre');
+  pre.id = 'segl-measured';
+  pre.textContent = lines.join('\n');
+  document.body.appendChild(pre);
+})();
+</script>"#;
+
+/// One chart as Chromium drew it.
+#[derive(Debug)]
+struct Measured {
+    id: String,
+    width: u32,
+    height: u32,
+    rects: usize,
+    drawn: usize,
+    texts: usize,
+}
+
+/// Loads a copy of the page with [`MEASURE`] in Chromium and returns what it measured, after
+/// checking that nothing was logged to the console.
+fn measure(page: &Path, profile: &Path) -> Vec<Measured> {
+    let html = std::fs::read_to_string(page).unwrap();
+    let copy = page.with_extension("measured.html");
+    std::fs::write(
+        &copy,
+        html.replace("</body>", &format!("{MEASURE}\n</body>")),
+    )
+    .unwrap();
+    let (dom, log) = render(&copy, profile, &["--dump-dom"]);
+    assert!(!log.contains("CONSOLE"), "console messages:\n{log}");
+    let start = dom
+        .find("<pre id=\"segl-measured\">")
+        .expect("the measuring script ran");
+    let text = &dom[start..];
+    let text = &text[text.find('>').unwrap() + 1..text.find("</pre>").unwrap()];
+    text.lines()
+        .map(|l| {
+            let f: Vec<&str> = l.split(' ').collect();
+            Measured {
+                id: f[0].to_owned(),
+                width: f[1].parse().unwrap(),
+                height: f[2].parse().unwrap(),
+                rects: f[3].parse().unwrap(),
+                drawn: f[4].parse().unwrap(),
+                texts: f[5].parse().unwrap(),
+            }
+        })
+        .collect()
+}
+
+/// Every chart has a size, every rectangle the markup gives a width was drawn, and every chart
+/// has drawn text; the transition matrices have one cell per pair of tiers.
+fn assert_drawn(charts: &[Measured], html: &str) {
+    for c in charts {
+        assert!(c.width > 100 && c.height > 20, "{c:?}");
+        assert!(c.rects > 0 && c.drawn == c.rects, "{c:?}");
+        assert!(c.texts > 0, "{c:?}");
+        let markup = &html[html.find(&format!("id=\"{}\"", c.id)).unwrap()..];
+        let markup = &markup[..markup.find("</svg>").unwrap()];
+        assert_eq!(c.texts, count(markup, "<text"), "{c:?}");
+    }
+}
+
+/// Takes a screenshot of the page and checks it is the size asked for and shows the charts:
+/// many pixels that are not white, and many in the blue of the bars.
+fn assert_screenshot(page: &Path, profile: &Path, png: &Path) {
+    let _ = std::fs::remove_file(png);
+    let shot = format!("--screenshot={}", png.display());
+    render(page, profile, &[&shot, "--window-size=1100,2600"]);
+    let decoder = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(png).unwrap()));
+    let mut reader = decoder.read_info().unwrap();
+    let mut pixels = vec![0; reader.output_buffer_size().unwrap()];
+    let info = reader.next_frame(&mut pixels).unwrap();
+    assert_eq!((info.width, info.height), (1100, 2600));
+    assert_eq!(info.bit_depth, png::BitDepth::Eight);
+    let channels = info.color_type.samples();
+    assert!(channels >= 3, "{:?}", info.color_type);
+    let (mut inked, mut blue) = (0usize, 0usize);
+    for p in pixels[..info.buffer_size()].chunks(channels) {
+        let (r, g, b) = (p[0], p[1], p[2]);
+        if (r, g, b) != (255, 255, 255) {
+            inked += 1;
+        }
+        // The bars' colour, #0072B2.
+        if r < 20 && (100..130).contains(&g) && (165..190).contains(&b) {
+            blue += 1;
+        }
+    }
+    let all = 1100 * 2600;
+    assert!(inked > all / 50, "{inked} of {all} pixels are not white");
+    assert!(blue > 10_000, "{blue} pixels in the colour of the bars");
+}
+
 /// What every report must be: one page that needs nothing from outside.
 fn assert_self_contained(html: &str) {
     assert!(html.starts_with("<!DOCTYPE html>"));
@@ -107,14 +220,27 @@ fn report_with_snapshots_renders_in_chromium() {
     assert_eq!(count(&dom, "<svg"), 13, "Chromium sees every chart");
     assert_eq!(count(&dom, "<figcaption"), 13);
     assert!(dom.contains("<title>Segment report: acme-segments</title>"));
+    let charts = measure(&page, &profile);
+    assert_eq!(charts.len(), 13, "{charts:?}");
+    assert_drawn(&charts, &html);
+    // The transition matrix of rfm_class: 12 classes and `(none)`, a cell for each pair.
+    let rfm = html
+        .find("Tier transitions of rfm_class (customer)")
+        .unwrap();
+    let rfm_id = &html[html[rfm..].find("<svg").unwrap() + rfm..];
+    let rfm_id = &rfm_id[rfm_id.find("id=\"").unwrap() + 4..];
+    let rfm_id = &rfm_id[..rfm_id.find('"').unwrap()];
+    let matrix = charts.iter().find(|c| c.id == rfm_id).unwrap();
+    assert_eq!(matrix.drawn, 13 * 13, "{matrix:?}");
 
-    if std::env::var_os("SEGL_UPDATE_SCREENSHOT").is_some() {
+    let png = if std::env::var_os("SEGL_UPDATE_SCREENSHOT").is_some() {
         let png = root().join("docs/images/report.png");
         std::fs::create_dir_all(png.parent().unwrap()).unwrap();
-        let shot = format!("--screenshot={}", png.display());
-        render(&page, &profile, &[&shot, "--window-size=1100,2600"]);
-        assert!(std::fs::metadata(&png).unwrap().len() > 10_000);
-    }
+        png
+    } else {
+        dir.join("report.png")
+    };
+    assert_screenshot(&page, &profile, &png);
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -159,6 +285,9 @@ fn report_from_a_history_and_without_one() {
     );
     assert!(!log.contains("CONSOLE"), "{log}");
     assert_eq!(count(&dom, "<svg"), 13);
+    let charts = measure(&dir.join("report.html"), &dir.join("chromium-profile"));
+    assert_eq!(charts.len(), 13, "{charts:?}");
+    assert_drawn(&charts, &html);
 
     let plain = segl_in(&dir, &["report", "rules", "--out", "plain.html"]);
     assert_eq!(plain.code, 0, "{}", plain.stderr);
@@ -186,6 +315,11 @@ fn report_from_a_history_and_without_one() {
         ],
     );
     assert_eq!(not_history.code, 2);
+    assert!(
+        not_history.stderr.contains("[E1004]"),
+        "the same diagnostic as `segl run --history`: {}",
+        not_history.stderr
+    );
     assert!(!dir.join("x.html").exists());
     let _ = std::fs::remove_dir_all(&dir);
 }

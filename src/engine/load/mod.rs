@@ -344,6 +344,23 @@ fn read_bytes(
     }
 }
 
+/// The bytes of a data file as they are (byte-order mark included), for a fingerprint of the data
+/// a run read; E0600 when the file cannot be read.
+///
+/// # Errors
+/// When the file cannot be read: E0600, pointing at its entry in `segl.toml`.
+#[allow(clippy::result_large_err)]
+pub fn file_bytes(
+    program: &Program,
+    source: &DataSource,
+    source_map: &mut SourceMap,
+) -> Result<Vec<u8>, Diagnostic> {
+    std::fs::read(&source.path).map_err(|err| {
+        let entity = program.entity(source.entity);
+        cannot_read(source, entity, &err, source_map)
+    })
+}
+
 fn cannot_read(
     source: &DataSource,
     entity: &EntityDef,
