@@ -40,6 +40,63 @@ pub fn hashes(array: &ArrayRef, mut each: impl FnMut(usize, u64)) {
     }
 }
 
+/// A `HashMap`/`HashSet` hasher for values that are hashes already: it passes them through.
+#[derive(Clone, Copy, Default)]
+pub struct Prehashed(u64);
+
+impl std::hash::Hasher for Prehashed {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(*b);
+        }
+    }
+
+    fn write_u64(&mut self, v: u64) {
+        self.0 = v;
+    }
+}
+
+/// Builds [`Prehashed`] hashers.
+pub type PrehashedState = std::hash::BuildHasherDefault<Prehashed>;
+
+/// The hashes that more than one value of `array` has.
+///
+/// The hashes are spread into buckets by their top bits first (hashing every value twice,
+/// so that only one hash per value is held), and each bucket, small enough for the processor's
+/// cache, is sorted: far faster for millions of keys than one big hash set.
+fn repeated_hashes(array: &ArrayRef) -> HashSet<u64> {
+    const BITS: u32 = 10;
+    let bucket = |h: u64| (h >> (64 - BITS)) as usize;
+    let mut starts = vec![0usize; (1 << BITS) + 1];
+    hashes(array, |_, h| starts[bucket(h) + 1] += 1);
+    for b in 1..starts.len() {
+        starts[b] += starts[b - 1];
+    }
+    let total = starts.last().copied().unwrap_or(0);
+    let mut spread = vec![0u64; total];
+    let mut next = starts.clone();
+    hashes(array, |_, h| {
+        let b = bucket(h);
+        spread[next[b]] = h;
+        next[b] += 1;
+    });
+    let mut repeated = HashSet::new();
+    for b in 0..(1 << BITS) {
+        let part = &mut spread[starts[b]..starts[b + 1]];
+        part.sort_unstable();
+        for pair in part.windows(2) {
+            if pair[0] == pair[1] {
+                repeated.insert(pair[0]);
+            }
+        }
+    }
+    repeated
+}
+
 /// Rows whose key was used by an earlier row, as (first row, repeating row) in row order, and
 /// the first rows of the repeated keys.
 ///
@@ -47,14 +104,7 @@ pub fn hashes(array: &ArrayRef, mut each: impl FnMut(usize, u64)) {
 /// by value.
 #[must_use]
 pub fn repeated_keys(array: &ArrayRef) -> (Vec<(usize, usize)>, HashSet<usize>) {
-    let mut seen: HashSet<u64> = HashSet::with_capacity(array.len());
-    let mut suspects: HashSet<u64> = HashSet::new();
-    hashes(array, |_, h| {
-        if !seen.insert(h) {
-            suspects.insert(h);
-        }
-    });
-    drop(seen);
+    let suspects = repeated_hashes(array);
     let mut repeats = Vec::new();
     let mut distinct = HashSet::new();
     if suspects.is_empty() {
@@ -85,7 +135,7 @@ pub fn repeated_keys(array: &ArrayRef) -> (Vec<(usize, usize)>, HashSet<usize>) 
 pub struct KeyIndex {
     keys: ArrayRef,
     /// The first row of each key hash.
-    first: HashMap<u64, u32>,
+    first: std::collections::HashMap<u64, u32, PrehashedState>,
     /// Further rows with a hash already taken (different keys with one hash, or a repeated key).
     more: HashMap<u64, Vec<u32>>,
 }
@@ -95,7 +145,11 @@ impl KeyIndex {
     #[must_use]
     pub fn new(keys: &ArrayRef) -> Option<KeyIndex> {
         u32::try_from(keys.len()).ok()?;
-        let mut first: HashMap<u64, u32> = HashMap::with_capacity(keys.len());
+        let mut first: std::collections::HashMap<u64, u32, PrehashedState> =
+            std::collections::HashMap::with_capacity_and_hasher(
+                keys.len(),
+                PrehashedState::default(),
+            );
         let mut more: HashMap<u64, Vec<u32>> = HashMap::new();
         hashes(keys, |i, h| {
             let row = u32::try_from(i).unwrap_or(u32::MAX);

@@ -8,7 +8,6 @@ use datafusion::arrow::array::{
 };
 use datafusion::arrow::compute::{CastOptions, cast_with_options, concat};
 use datafusion::arrow::datatypes::{DataType, Field, TimeUnit};
-use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::parquet::arrow::ProjectionMask;
 use datafusion::parquet::arrow::arrow_reader::{
     ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder,
@@ -157,7 +156,7 @@ fn decode(
     let threads = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
     let row_groups = metadata.metadata().num_row_groups();
     let tasks = plan(metadata, columns, threads, row_groups);
-    let results: Vec<Result<Vec<RecordBatch>, String>> = std::thread::scope(|scope| {
+    let results: Vec<Result<Vec<Vec<ArrayRef>>, String>> = std::thread::scope(|scope| {
         let handles: Vec<_> = tasks
             .iter()
             .map(|task| scope.spawn(move || decode_task(path, metadata, task)))
@@ -170,25 +169,21 @@ fn decode(
             })
             .collect()
     });
+    // Per task, per column of the task, the pieces in row order.
     let mut per_task = Vec::with_capacity(results.len());
     for r in results {
         per_task.push(r?);
     }
-    // Gather each column's pieces in row order: tasks over row groups come in file order, and a
-    // task over some columns covers every row group.
+    // Each column from its pieces in row order: tasks over row groups come in file order, and a
+    // task over some columns covers every row group. Pieces are let go as soon as their column
+    // is whole, so at most one column is held twice.
     let mut out = Vec::with_capacity(columns.len());
     for &c in columns {
-        let name = metadata.schema().field(c).name().clone();
         let mut pieces: Vec<ArrayRef> = Vec::new();
-        for (task, batches) in tasks.iter().zip(&per_task) {
-            if !task.columns.contains(&c) {
-                continue;
+        for (task, arrays) in tasks.iter().zip(per_task.iter_mut()) {
+            if let Some(k) = task.columns.iter().position(|t| *t == c) {
+                pieces.append(&mut arrays[k]);
             }
-            pieces.extend(
-                batches
-                    .iter()
-                    .filter_map(|b| b.column_by_name(&name).cloned()),
-            );
         }
         let whole = match pieces.len() {
             0 => datafusion::arrow::array::new_empty_array(metadata.schema().field(c).data_type()),
@@ -264,25 +259,44 @@ fn plan(
         .collect()
 }
 
+/// Decodes one task's columns: per column (in the task's order), its pieces in row order.
+/// Pieces are whole row groups, so a file of one row group needs no joining afterwards.
 fn decode_task(
     path: &std::path::Path,
     metadata: &ArrowReaderMetadata,
     task: &Task,
-) -> Result<Vec<RecordBatch>, String> {
+) -> Result<Vec<Vec<ArrayRef>>, String> {
     let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
+    let groups = metadata.metadata().row_groups();
+    let largest = task
+        .row_groups
+        .iter()
+        .filter_map(|g| groups.get(*g))
+        .map(|g| usize::try_from(g.num_rows()).unwrap_or(0))
+        .max()
+        .unwrap_or(0)
+        .max(1);
     let builder = ParquetRecordBatchReaderBuilder::new_with_metadata(file, metadata.clone());
     let mask = ProjectionMask::roots(builder.parquet_schema(), task.columns.iter().copied());
     let reader = builder
         .with_projection(mask)
         .with_row_groups(task.row_groups.clone())
-        .with_batch_size(64 * 1024)
+        .with_batch_size(largest)
         .build()
         .map_err(|e| e.to_string())?;
-    let mut batches = Vec::new();
+    // The reader's batches have the task's columns in file order.
+    let mut in_file_order = task.columns.clone();
+    in_file_order.sort_unstable();
+    let mut pieces: Vec<Vec<ArrayRef>> = vec![Vec::new(); task.columns.len()];
     for batch in reader {
-        batches.push(batch.map_err(|e| e.to_string())?);
+        let batch = batch.map_err(|e| e.to_string())?;
+        for (column, root) in batch.columns().iter().zip(&in_file_order) {
+            if let Some(k) = task.columns.iter().position(|t| t == root) {
+                pieces[k].push(Arc::clone(column));
+            }
+        }
     }
-    Ok(batches)
+    Ok(pieces)
 }
 
 /// Why a column's type does not fit its field, in plain words (with a fix when there is one).
