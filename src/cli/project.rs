@@ -12,7 +12,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use super::{ColorChoice, Exit, files, print_usage_error};
 use segl::check::{ProjectInput, check_project};
 use segl::diagnostics::{Diagnostic, render, suggest};
-use segl::engine::load::{DataSource, load};
+use segl::engine::load::{DataSource, load_streaming};
 use segl::engine::{AsOf, Dataset, RunSettings};
 use segl::ir::usage::Usage;
 use segl::ir::{EntityId, Program};
@@ -126,6 +126,23 @@ pub fn project_dir(path: &Path) -> PathBuf {
     }
 }
 
+/// What a command reads of the data: the entities and fields its rules use, and the entities
+/// whose files (when Parquet) are read piece by piece while evaluating instead of held whole.
+pub struct Reading {
+    pub usage: Usage,
+    pub stream: std::collections::HashSet<segl::ir::EntityId>,
+}
+
+impl Reading {
+    /// Everything the rules use, held whole.
+    pub fn whole(usage: Usage) -> Reading {
+        Reading {
+            usage,
+            stream: std::collections::HashSet::new(),
+        }
+    }
+}
+
 /// Checks the project and loads the data the command reads. `select` looks at the checked
 /// program (and may refuse the command, printing why) and says which entities and fields to
 /// load, with whatever else the command worked out on the way. On failure the problem is
@@ -134,7 +151,7 @@ pub fn prepare<T>(
     project: &Path,
     args: &ProjectArgs,
     command: &str,
-    select: impl FnOnce(&Program) -> Result<(Usage, T), Exit>,
+    select: impl FnOnce(&Program) -> Result<(Reading, T), Exit>,
 ) -> Result<(Ready, T), Exit> {
     let color = stderr_color(args.color);
     let progress = Progress::start("checking the rules");
@@ -157,13 +174,14 @@ pub fn prepare<T>(
     if report(&found, &sources, color) {
         return Err(Exit::Errors);
     }
-    let (usage, selected) = select(&program)?;
+    let (reading, selected) = select(&program)?;
 
     let progress = Progress::start("loading data");
-    let loaded = load(
+    let loaded = load_streaming(
         &program,
         &settled.data_sources,
-        &usage,
+        &reading.usage,
+        &reading.stream,
         &settled.settings.as_of.time_zone,
         &mut sources,
     );

@@ -6,11 +6,12 @@ use std::time::{Duration, Instant};
 
 use clap::{Args, ValueEnum};
 
-use super::project::{Progress, ProjectArgs, prepare};
+use super::project::{Progress, ProjectArgs, Reading, prepare};
 use super::{Exit, print_out, print_usage_error};
 use segl::diagnostics::{suggest, thousands};
 use segl::engine::RunSettings;
-use segl::engine::lower::{ExtraColumn, Request, Rule, column_expr, evaluate};
+use segl::engine::lower::streaming::streamable;
+use segl::engine::lower::{EngineError, ExtraColumn, Request, Rule, column_expr, evaluate};
 use segl::engine::output::{OutputFormat, write};
 use segl::engine::summary::{Summary, summarize};
 use segl::ir::{EntityId, Program, ScoreId, SegmentId, TierSetId};
@@ -54,7 +55,11 @@ pub fn run(args: &RunArgs) -> Exit {
     // mistake on the command line is reported at once, and only what they need is loaded.
     let choose = |program: &Program| {
         let selection = select(args, program)?;
-        Ok((selection.request.usage(program), selection))
+        let reading = Reading {
+            usage: selection.request.usage(program),
+            stream: streamable(program, &selection.request),
+        };
+        Ok((reading, selection))
     };
     let (ready, selection) = match prepare(&args.project, &args.common, "run", choose) {
         Ok(r) => r,
@@ -68,8 +73,14 @@ pub fn run(args: &RunArgs) -> Exit {
     } = selection;
 
     let progress = Progress::start("evaluating segments");
+    let color = super::project::stderr_color(args.common.color);
     let evaluation = match evaluate(program, &ready.dataset, &ready.settings, &request) {
         Ok(e) => e,
+        Err(EngineError::Data(found)) => {
+            progress.done();
+            super::project::report(&found, &ready.sources, color);
+            return Exit::Errors;
+        }
         Err(e) => {
             progress.done();
             print_usage_error(&e.to_string());
@@ -77,6 +88,7 @@ pub fn run(args: &RunArgs) -> Exit {
         }
     };
     progress.done();
+    super::project::report(&evaluation.diagnostics, &ready.sources, color);
 
     let mut written = Vec::new();
     let progress = Progress::start("writing the membership");
@@ -110,8 +122,9 @@ pub fn run(args: &RunArgs) -> Exit {
     let summary = summarize(program, &evaluation);
     let rows: Vec<(String, usize)> = ready
         .dataset
-        .tables()
-        .map(|t| (t.origin.clone(), t.batch.num_rows()))
+        .files()
+        .into_iter()
+        .map(|(_, origin, n)| (origin, n))
         .collect();
     let text = match args.format {
         RunFormat::Json => json_summary(&summary, &ready.settings, &rows, &written),
@@ -389,16 +402,16 @@ fn data_fingerprint(
 ) -> Result<String, Exit> {
     let mut sources = ready.sources.clone();
     let mut fingerprint = segl::history::Fingerprint::new();
-    for table in ready.dataset.tables() {
+    for (entity, origin, _) in ready.dataset.files() {
         let Some(source) = ready
             .data_sources
             .iter()
-            .find(|s| s.entity == table.entity && s.shown == table.origin)
+            .find(|s| s.entity == entity && s.shown == origin)
         else {
             continue;
         };
         match segl::engine::load::file_bytes(program, source, &mut sources) {
-            Ok(bytes) => fingerprint.add(&program.entity(table.entity).name, &bytes),
+            Ok(bytes) => fingerprint.add(&program.entity(entity).name, &bytes),
             Err(d) => {
                 super::project::report(
                     &[d],

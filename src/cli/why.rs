@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use super::project::{ProjectArgs, entity_named, prepare};
+use super::project::{ProjectArgs, Reading, entity_named, prepare};
 use super::{Exit, print_out, print_usage_error};
 use segl::diagnostics::suggest;
 use segl::engine::lower::Request;
@@ -32,7 +32,8 @@ pub struct WhyArgs {
 
 pub fn run(args: &WhyArgs) -> Exit {
     // Every rule of the record's entity is explained, so everything the rules read is loaded.
-    let everything = |program: &Program| Ok((Request::default().usage(program), ()));
+    let everything =
+        |program: &Program| Ok((Reading::whole(Request::default().usage(program)), ()));
     let ready = match prepare(&args.project, &args.common, "why", everything) {
         Ok((r, ())) => r,
         Err(exit) => return exit,

@@ -63,38 +63,52 @@ impl std::hash::Hasher for Prehashed {
 /// Builds [`Prehashed`] hashers.
 pub type PrehashedState = std::hash::BuildHasherDefault<Prehashed>;
 
-/// The hashes that more than one value of `array` has.
-///
-/// The hashes are spread into buckets by their top bits first (hashing every value twice,
-/// so that only one hash per value is held), and each bucket, small enough for the processor's
-/// cache, is sorted: far faster for millions of keys than one big hash set.
-fn repeated_hashes(array: &ArrayRef) -> HashSet<u64> {
-    const BITS: u32 = 10;
-    let bucket = |h: u64| (h >> (64 - BITS)) as usize;
-    let mut starts = vec![0usize; (1 << BITS) + 1];
-    hashes(array, |_, h| starts[bucket(h) + 1] += 1);
-    for b in 1..starts.len() {
-        starts[b] += starts[b - 1];
-    }
-    let total = starts.last().copied().unwrap_or(0);
-    let mut spread = vec![0u64; total];
-    let mut next = starts.clone();
-    hashes(array, |_, h| {
-        let b = bucket(h);
-        spread[next[b]] = h;
-        next[b] += 1;
-    });
-    let mut repeated = HashSet::new();
-    for b in 0..(1 << BITS) {
-        let part = &mut spread[starts[b]..starts[b + 1]];
-        part.sort_unstable();
-        for pair in part.windows(2) {
-            if pair[0] == pair[1] {
-                repeated.insert(pair[0]);
-            }
+/// Hashes gathered in buckets by their top bits, to find the ones that occur more than once:
+/// each bucket is small enough for the processor's cache when it is sorted, which for
+/// millions of keys is far faster than one big hash set.
+pub struct HashBuckets {
+    buckets: Vec<Vec<u64>>,
+}
+
+impl Default for HashBuckets {
+    fn default() -> Self {
+        HashBuckets {
+            buckets: vec![Vec::new(); 1 << Self::BITS],
         }
     }
-    repeated
+}
+
+impl HashBuckets {
+    const BITS: u32 = 10;
+
+    pub fn push(&mut self, h: u64) {
+        let b = (h >> (64 - Self::BITS)) as usize;
+        if let Some(bucket) = self.buckets.get_mut(b) {
+            bucket.push(h);
+        }
+    }
+
+    /// The hashes pushed more than once.
+    #[must_use]
+    pub fn repeated(self) -> HashSet<u64> {
+        let mut repeated = HashSet::new();
+        for mut bucket in self.buckets {
+            bucket.sort_unstable();
+            for pair in bucket.windows(2) {
+                if pair[0] == pair[1] {
+                    repeated.insert(pair[0]);
+                }
+            }
+        }
+        repeated
+    }
+}
+
+/// The hashes that more than one value of `array` has.
+fn repeated_hashes(array: &ArrayRef) -> HashSet<u64> {
+    let mut buckets = HashBuckets::default();
+    hashes(array, |_, h| buckets.push(h));
+    buckets.repeated()
 }
 
 /// Rows whose key was used by an earlier row, as (first row, repeating row) in row order, and

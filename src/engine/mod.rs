@@ -52,6 +52,8 @@ pub struct Dataset {
     /// (child entity, linking field, parent entity) to the parent row of each child row (unknown
     /// where the link is unknown or names no parent).
     links: HashMap<(EntityId, FieldId, EntityId), Arc<UInt32Array>>,
+    /// Entities whose file is read piece by piece during evaluation instead of held whole.
+    streams: HashMap<EntityId, load::stream::Streamed>,
 }
 
 impl Dataset {
@@ -80,6 +82,17 @@ impl Dataset {
         self.links.insert((child, field, parent), rows);
     }
 
+    /// Adds an entity whose file the engine reads piece by piece.
+    pub fn insert_stream(&mut self, streamed: load::stream::Streamed) {
+        self.streams.insert(streamed.entity, streamed);
+    }
+
+    /// The file of an entity read piece by piece, if it is one.
+    #[must_use]
+    pub fn streamed(&self, entity: EntityId) -> Option<&load::stream::Streamed> {
+        self.streams.get(&entity)
+    }
+
     /// The parent row of each child row, when the loader worked it out.
     #[must_use]
     pub fn link(
@@ -94,6 +107,24 @@ impl Dataset {
     #[must_use]
     pub fn table(&self, entity: EntityId) -> Option<&Table> {
         self.tables.get(&entity)
+    }
+
+    /// Every file the data comes from, held whole or read piece by piece: entity, the file as
+    /// the user gave it, and its number of records; in entity order.
+    #[must_use]
+    pub fn files(&self) -> Vec<(EntityId, String, usize)> {
+        let mut all: Vec<(EntityId, String, usize)> = self
+            .tables
+            .values()
+            .map(|t| (t.entity, t.origin.clone(), t.batch.num_rows()))
+            .chain(
+                self.streams
+                    .values()
+                    .map(|s| (s.entity, s.source.shown.clone(), s.rows)),
+            )
+            .collect();
+        all.sort_by_key(|f| f.0);
+        all
     }
 
     pub fn tables(&self) -> impl Iterator<Item = &Table> {

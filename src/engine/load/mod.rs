@@ -16,6 +16,7 @@ pub mod peek;
 mod problems;
 mod relations;
 mod rows;
+pub mod stream;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -25,7 +26,8 @@ use datafusion::arrow::datatypes::{Field, Schema};
 use datafusion::arrow::record_batch::RecordBatch;
 
 use self::column::{Column, Refusal};
-use self::problems::{Problems, RowRef};
+use self::problems::Problems;
+pub(crate) use self::problems::RowRef;
 use self::rows::RowText;
 use crate::diagnostics::{Code, Diagnostic};
 use crate::engine::{Dataset, Table};
@@ -170,7 +172,30 @@ pub fn load(
     time_zone: &jiff::tz::TimeZone,
     source_map: &mut SourceMap,
 ) -> Loaded {
+    load_streaming(
+        program,
+        sources,
+        usage,
+        &std::collections::HashSet::new(),
+        time_zone,
+        source_map,
+    )
+}
+
+/// As [`load`], except that the Parquet files of the entities in `stream` are only opened and
+/// their schemas checked: the engine reads them piece by piece while it evaluates (see
+/// [`stream`]). Keys and relations of those entities are checked by the engine.
+#[must_use]
+pub fn load_streaming(
+    program: &Program,
+    sources: &[DataSource],
+    usage: &Usage,
+    stream: &std::collections::HashSet<EntityId>,
+    time_zone: &jiff::tz::TimeZone,
+    source_map: &mut SourceMap,
+) -> Loaded {
     let mut diagnostics = Vec::new();
+    let mut streamed: Vec<stream::Streamed> = Vec::new();
     let mut undeclared = Vec::new();
     let mut candidates: Vec<Candidate> = Vec::new();
     for (index, source) in sources.iter().enumerate() {
@@ -189,6 +214,27 @@ pub fn load(
             })
             .collect();
         let mut problems = Problems::new(program, entity, &source.shown);
+        if stream.contains(&source.entity) && source.format == DataFormat::Parquet {
+            let opened = parquet::open(
+                source,
+                entity,
+                time_zone,
+                &wanted,
+                &mut problems,
+                source_map,
+            );
+            let ok = !problems.has_errors();
+            diagnostics.extend(problems.finish());
+            if let (Some(opened), true) = (opened, ok) {
+                streamed.push(stream::Streamed {
+                    entity: source.entity,
+                    source: source.clone(),
+                    wanted,
+                    rows: opened.rows(),
+                });
+            }
+            continue;
+        }
         let read = match source.format {
             DataFormat::Csv => csv::read(
                 source,
@@ -276,6 +322,12 @@ pub fn load(
     for (child, field, parent, rows) in links {
         dataset.insert_link(child, field, parent, rows);
     }
+    for s in streamed {
+        if !seen.contains(&s.entity) {
+            seen.push(s.entity);
+            dataset.insert_stream(s);
+        }
+    }
     Loaded {
         dataset,
         diagnostics,
@@ -308,8 +360,10 @@ fn undeclared_span(
     file_span(source, source_map)
 }
 
+pub(crate) use relations::{MissingParents, missing_parent_warning};
+
 /// The record batch of one entity's columns (in schema order).
-fn batch(entity: &EntityDef, columns: Vec<ArrayRef>) -> Option<RecordBatch> {
+pub(crate) fn batch(entity: &EntityDef, columns: Vec<ArrayRef>) -> Option<RecordBatch> {
     if columns.len() != entity.fields.len() {
         return None;
     }

@@ -21,14 +21,45 @@ use crate::engine::types::{MAX_DECIMAL_SCALE, UTC, arrow_type};
 use crate::ir::{EntityDef, Type};
 use crate::source::SourceMap;
 
-pub(super) fn read(
+/// A Parquet file whose schema was checked against its entity: where each field is, and which
+/// columns are decoded.
+pub(super) struct Opened {
+    metadata: ArrowReaderMetadata,
+    /// The file column of each field.
+    index: Vec<Option<usize>>,
+    /// The file columns decoded (those of the fields read), in file order.
+    decoded: Vec<usize>,
+    /// Columns the schema does not declare, in file order.
+    undeclared: Vec<String>,
+}
+
+impl Opened {
+    /// How many records the file holds.
+    pub(super) fn rows(&self) -> usize {
+        usize::try_from(self.metadata.metadata().file_metadata().num_rows()).unwrap_or(0)
+    }
+}
+
+fn not_parquet(source: &DataSource, why: String, sources: &mut SourceMap) -> Diagnostic {
+    Diagnostic::new(
+        Code::E0601,
+        file_span(source, sources),
+        format!("`{}` cannot be read as a Parquet file", source.shown),
+    )
+    .label(why)
+    .help("check that the file really is Parquet (its name ends in `.parquet`); a CSV or JSON file needs the matching extension")
+}
+
+/// Opens a Parquet file and checks its schema: every field has a column, and every column
+/// has a type its field can take (for fields the run does not read, from the schema alone).
+pub(super) fn open(
     source: &DataSource,
     entity: &EntityDef,
     zone: &jiff::tz::TimeZone,
     wanted: &[bool],
     problems: &mut Problems<'_>,
     sources: &mut SourceMap,
-) -> Option<Read> {
+) -> Option<Opened> {
     let file = match std::fs::File::open(&source.path) {
         Ok(f) => f,
         Err(err) => {
@@ -36,23 +67,14 @@ pub(super) fn read(
             return None;
         }
     };
-    let not_parquet = |why: String, sources: &mut SourceMap| {
-        Diagnostic::new(
-            Code::E0601,
-            file_span(source, sources),
-            format!("`{}` cannot be read as a Parquet file", source.shown),
-        )
-        .label(why)
-        .help("check that the file really is Parquet (its name ends in `.parquet`); a CSV or JSON file needs the matching extension")
-    };
-    let builder = match ParquetRecordBatchReaderBuilder::try_new(file) {
-        Ok(b) => b,
+    let metadata = match ArrowReaderMetadata::load(&file, ArrowReaderOptions::default()) {
+        Ok(m) => m,
         Err(e) => {
-            problems.push(not_parquet(e.to_string(), sources));
+            problems.push(not_parquet(source, e.to_string(), sources));
             return None;
         }
     };
-    let schema = Arc::clone(builder.schema());
+    let schema = Arc::clone(metadata.schema());
     let names: Vec<String> = schema.fields().iter().map(|f| f.name().clone()).collect();
     let mut index: Vec<Option<usize>> = Vec::new();
     for (f, def) in entity.fields.iter().enumerate() {
@@ -66,76 +88,175 @@ pub(super) fn read(
     let read_field = |f: usize| wanted.get(f).copied().unwrap_or(true);
     // Only the columns of fields the run reads are decoded; the others are checked for their
     // type from the file's schema alone.
-    let decoded: Vec<usize> = index
-        .iter()
-        .enumerate()
-        .filter(|(f, _)| read_field(*f))
-        .filter_map(|(_, at)| *at)
-        .collect();
-    let metadata = ArrowReaderMetadata::try_new(
-        Arc::clone(builder.metadata()),
-        ArrowReaderOptions::default(),
-    );
-    let metadata = match metadata {
-        Ok(m) => m,
-        Err(e) => {
-            problems.push(not_parquet(e.to_string(), sources));
-            return None;
-        }
-    };
-    drop(builder);
-    let decoded_parts = match decode(&source.path, &metadata, &decoded) {
-        Ok(parts) => parts,
-        Err(why) => {
-            problems.push(not_parquet(why, sources));
-            return None;
-        }
-    };
-    let mut arrays: Vec<(usize, ArrayRef)> = decoded.iter().copied().zip(decoded_parts).collect();
-    let rows = usize::try_from(metadata.metadata().file_metadata().num_rows()).unwrap_or(0);
-    let mut columns = Vec::with_capacity(entity.fields.len());
+    let mut decoded: Vec<usize> = Vec::new();
     for (f, def) in entity.fields.iter().enumerate() {
-        let unknown = || datafusion::arrow::array::new_null_array(&arrow_type(&def.ty, 0), rows);
-        let Some(i) = index[f] else {
-            columns.push(unknown());
-            continue;
-        };
-        if !read_field(f) {
+        let Some(i) = index[f] else { continue };
+        if read_field(f) {
+            decoded.push(i);
+        } else {
             let empty = datafusion::arrow::array::new_empty_array(schema.field(i).data_type());
-            if let Err(why) = convert(&empty, &def.ty, f, zone, problems) {
+            if let Err(why) = convert(&empty, &def.ty, f, zone, 0, problems) {
                 problems.push(wrong_type(problems, f, empty.data_type(), &why));
             }
-            columns.push(unknown());
-            continue;
         }
-        let whole = match arrays.iter().position(|(c, _)| *c == i) {
-            Some(at) => arrays.swap_remove(at).1,
-            None => datafusion::arrow::array::new_null_array(schema.field(i).data_type(), rows),
-        };
-        let converted = match convert(&whole, &def.ty, f, zone, problems) {
-            Ok(a) => a,
-            Err(why) => {
-                problems.push(wrong_type(problems, f, whole.data_type(), &why));
-                columns.push(datafusion::arrow::array::new_null_array(
-                    &arrow_type(&def.ty, 0),
-                    whole.len(),
-                ));
-                continue;
-            }
-        };
-        check_values(&converted, &def.ty, f, problems);
-        columns.push(converted);
     }
+    decoded.sort_unstable();
+    decoded.dedup();
     let undeclared = names
         .iter()
         .filter(|n| !entity.fields.iter().any(|f| f.name == **n))
         .cloned()
         .collect();
+    Some(Opened {
+        metadata,
+        index,
+        decoded,
+        undeclared,
+    })
+}
+
+/// The columns of the fields, in schema order, from the decoded file columns of some rows
+/// (`decoded[k]` holds file column `opened.decoded[k]`); `offset` is the first row's number.
+/// Fields not read, or whose column has the wrong type, hold unknown values.
+#[allow(clippy::too_many_arguments)]
+fn fields_of(
+    opened: &Opened,
+    mut decoded: Vec<ArrayRef>,
+    rows: usize,
+    offset: usize,
+    entity: &EntityDef,
+    zone: &jiff::tz::TimeZone,
+    problems: &mut Problems<'_>,
+) -> Vec<ArrayRef> {
+    let mut columns = Vec::with_capacity(entity.fields.len());
+    for (f, def) in entity.fields.iter().enumerate() {
+        let unknown = || datafusion::arrow::array::new_null_array(&arrow_type(&def.ty, 0), rows);
+        let Some(k) = opened.index[f].and_then(|i| opened.decoded.iter().position(|d| *d == i))
+        else {
+            columns.push(unknown());
+            continue;
+        };
+        // Field names are unique, so each decoded column belongs to one field.
+        let whole = std::mem::replace(
+            &mut decoded[k],
+            datafusion::arrow::array::new_empty_array(&DataType::Null),
+        );
+        let converted = match convert(&whole, &def.ty, f, zone, offset, problems) {
+            Ok(a) => a,
+            Err(why) => {
+                // Reported once, for the first rows.
+                if offset == 0 {
+                    problems.push(wrong_type(problems, f, whole.data_type(), &why));
+                }
+                columns.push(unknown());
+                continue;
+            }
+        };
+        check_values(&converted, &def.ty, f, offset, problems);
+        columns.push(converted);
+    }
+    columns
+}
+
+pub(super) fn read(
+    source: &DataSource,
+    entity: &EntityDef,
+    zone: &jiff::tz::TimeZone,
+    wanted: &[bool],
+    problems: &mut Problems<'_>,
+    sources: &mut SourceMap,
+) -> Option<Read> {
+    let opened = open(source, entity, zone, wanted, problems, sources)?;
+    let decoded = match decode(&source.path, &opened.metadata, &opened.decoded) {
+        Ok(parts) => parts,
+        Err(why) => {
+            problems.push(not_parquet(source, why, sources));
+            return None;
+        }
+    };
+    let rows = opened.rows();
+    let columns = fields_of(&opened, decoded, rows, 0, entity, zone, problems);
     Some(Read {
         columns,
         rows: None,
-        undeclared,
+        undeclared: opened.undeclared,
     })
+}
+
+/// One column of a Parquet file as stored, by name; `None` when it cannot be read.
+pub(super) fn read_column(source: &DataSource, name: &str) -> Option<ArrayRef> {
+    let file = std::fs::File::open(&source.path).ok()?;
+    let metadata = ArrowReaderMetadata::load(&file, ArrowReaderOptions::default()).ok()?;
+    let at = metadata
+        .schema()
+        .fields()
+        .iter()
+        .position(|f| f.name() == name)?;
+    decode(&source.path, &metadata, &[at])
+        .ok()?
+        .into_iter()
+        .next()
+}
+
+/// A Parquet file read a piece of rows at a time, each piece converted and checked like a
+/// whole file (see [`super::stream`]).
+pub(super) struct Pieces {
+    opened: Opened,
+    reader: datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReader,
+    next_row: usize,
+}
+
+impl Pieces {
+    pub(super) fn new(
+        opened: Opened,
+        source: &DataSource,
+        rows_per_piece: usize,
+    ) -> Result<Pieces, String> {
+        let file = std::fs::File::open(&source.path).map_err(|e| e.to_string())?;
+        let builder =
+            ParquetRecordBatchReaderBuilder::new_with_metadata(file, opened.metadata.clone());
+        let mask = ProjectionMask::roots(builder.parquet_schema(), opened.decoded.iter().copied());
+        let reader = builder
+            .with_projection(mask)
+            .with_batch_size(rows_per_piece.max(1))
+            .build()
+            .map_err(|e| e.to_string())?;
+        Ok(Pieces {
+            opened,
+            reader,
+            next_row: 0,
+        })
+    }
+
+    pub(super) fn rows(&self) -> usize {
+        self.opened.rows()
+    }
+
+    /// The next rows' field columns, in schema order; `Err` when the file cannot be read on.
+    pub(super) fn next(
+        &mut self,
+        entity: &EntityDef,
+        zone: &jiff::tz::TimeZone,
+        problems: &mut Problems<'_>,
+    ) -> Option<Result<Vec<ArrayRef>, String>> {
+        let batch = match self.reader.next()? {
+            Ok(b) => b,
+            Err(e) => return Some(Err(e.to_string())),
+        };
+        let rows = batch.num_rows();
+        let offset = self.next_row;
+        self.next_row += rows;
+        let decoded = batch.columns().to_vec();
+        Some(Ok(fields_of(
+            &self.opened,
+            decoded,
+            rows,
+            offset,
+            entity,
+            zone,
+            problems,
+        )))
+    }
 }
 
 /// One piece of decoding work: some columns of some row groups.
@@ -387,11 +508,12 @@ fn convert(
     ty: &Type,
     field: usize,
     zone: &jiff::tz::TimeZone,
+    offset: usize,
     problems: &mut Problems<'_>,
 ) -> Result<ArrayRef, Misfit> {
     let dt = array.data_type();
     if is_text(dt) && !matches!(ty, Type::Text | Type::Enum(_) | Type::List(_) | Type::Error) {
-        return from_text(array, ty, field, zone, problems);
+        return from_text(array, ty, field, zone, offset, problems);
     }
     match ty {
         Type::Text | Type::Enum(_) | Type::Error if is_text(dt) => cast(array, &DataType::Utf8),
@@ -436,7 +558,7 @@ fn convert(
             DataType::List(_) | DataType::LargeList(_) => {
                 let list = cast(array, &DataType::List(Arc::new(Field::new("item", inner_type(dt), true))))?;
                 let list = list.as_list::<i32>();
-                let values = convert(list.values(), inner, field, zone, problems)?;
+                let values = convert(list.values(), inner, field, zone, offset, problems)?;
                 let item = Arc::new(Field::new("item", values.data_type().clone(), true));
                 ListArray::try_new(item, list.offsets().clone(), values, list.nulls().cloned())
                     .map(|a| Arc::new(a) as ArrayRef)
@@ -493,6 +615,7 @@ fn from_text(
     ty: &Type,
     field: usize,
     zone: &jiff::tz::TimeZone,
+    offset: usize,
     problems: &mut Problems<'_>,
 ) -> Result<ArrayRef, Misfit> {
     let strings = cast(array, &DataType::Utf8)?;
@@ -502,7 +625,10 @@ fn from_text(
     let mut column = Column::new(ty, problems.program, zone, '|');
     let span = problems.field_span(field);
     for i in 0..strings.len() {
-        let row = RowRef { row: i, line: None };
+        let row = RowRef {
+            row: offset + i,
+            line: None,
+        };
         if strings.is_null(i) {
             // Unknown values are checked with the others in `check_values`.
             column.push_null();
@@ -524,14 +650,28 @@ fn from_text(
 }
 
 /// Unknown values in required fields, and undeclared enum values.
-fn check_values(array: &ArrayRef, ty: &Type, field: usize, problems: &mut Problems<'_>) {
+/// `offset` is the row number of the array's first value in the file.
+fn check_values(
+    array: &ArrayRef,
+    ty: &Type,
+    field: usize,
+    offset: usize,
+    problems: &mut Problems<'_>,
+) {
     let def = &problems.entity.fields[field];
     let span = def.span;
     if !def.optional && array.null_count() > 0 {
         for i in 0..array.len() {
             if array.is_null(i) && problems.admit(Code::E0604, Some(field)) {
-                let d =
-                    super::required_unknown(problems, field, RowRef { row: i, line: None }, span);
+                let d = super::required_unknown(
+                    problems,
+                    field,
+                    RowRef {
+                        row: offset + i,
+                        line: None,
+                    },
+                    span,
+                );
                 problems.push(d);
             }
         }
@@ -579,7 +719,7 @@ fn check_values(array: &ArrayRef, ty: &Type, field: usize, problems: &mut Proble
         let v = strings.value(i);
         if !declared.iter().any(|d| d == v) {
             let row = RowRef {
-                row: rows.get(i).copied().unwrap_or(i),
+                row: offset + rows.get(i).copied().unwrap_or(i),
                 line: None,
             };
             problems.undeclared(field, v, row, || span);

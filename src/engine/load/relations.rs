@@ -219,55 +219,86 @@ pub(super) fn missing_parents(
                 Some((via, &via_def.name)),
                 via_def.span,
             );
-            let distinct = distinct.len();
-            let plural = |n: usize, one: &str| {
-                if n == 1 {
-                    format!("1 {one}")
-                } else {
-                    format!("{} {one}s", thousands(n as u64))
-                }
-            };
-            let mut d = Diagnostic::new(
-                Code::W0600,
+            let d = missing_parent_warning(&MissingParents {
+                program,
+                relation: (e, relation),
+                child: child_def,
+                parent: parent_def,
+                via: via_def,
+                child_origin: &child_table.origin,
+                parent_origin: &parent_table.origin,
+                missing,
+                distinct: distinct.len(),
+                example: (value, row_ref(*child_rows, example)),
                 span,
-                format!(
-                    "{} in `{}` {} to {} that {} not in `{}`",
-                    plural(missing, &child_def.name),
-                    child_table.origin,
-                    if missing == 1 { "points" } else { "point" },
-                    if distinct == 1 {
-                        format!("a {}", parent_def.name)
-                    } else {
-                        format!("{} {}s", thousands(distinct as u64), parent_def.name)
-                    },
-                    if distinct == 1 { "is" } else { "are" },
-                    parent_table.origin
-                ),
-            )
-            .label(format!(
-                "for example `{value}` in {}",
-                row_ref(*child_rows, example).describe()
-            ));
-            if span != via_def.span {
-                d = d.secondary(
-                    via_def.span,
-                    format!(
-                        "`{}` holds the key of a `{}`",
-                        via_def.name, parent_def.name
-                    ),
-                );
-            }
-            d = d
-                .help(format!(
-                    "these records take part in rules as if the {} had no data; check that `{}` is complete, or correct `{}`",
-                    parent_def.name, parent_table.origin, via_def.name
-                ))
-                .note(format!(
-                    "relation `{}` of `{}`",
-                    relation.name, entity.name
-                ));
+            });
             out.push(d);
         }
     }
     (out, resolved_links)
+}
+
+/// What a missing-parent warning says.
+pub(crate) struct MissingParents<'a> {
+    pub program: &'a Program,
+    /// The entity declaring the relation (its index), and the relation.
+    pub relation: (usize, &'a crate::ir::RelationDef),
+    pub child: &'a EntityDef,
+    pub parent: &'a EntityDef,
+    pub via: &'a crate::ir::FieldDef,
+    pub child_origin: &'a str,
+    pub parent_origin: &'a str,
+    /// Records whose link names no parent, and how many different values they name.
+    pub missing: usize,
+    pub distinct: usize,
+    /// A linking value no parent has, and its row.
+    pub example: (String, RowRef),
+    /// Where to point: the example in the data, or the linking field's declaration.
+    pub span: Span,
+}
+
+/// W0600: records point to related records that are not in the data.
+pub(crate) fn missing_parent_warning(m: &MissingParents<'_>) -> Diagnostic {
+    let plural = |n: usize, one: &str| {
+        if n == 1 {
+            format!("1 {one}")
+        } else {
+            format!("{} {one}s", thousands(n as u64))
+        }
+    };
+    let (value, row) = &m.example;
+    let mut d = Diagnostic::new(
+        Code::W0600,
+        m.span,
+        format!(
+            "{} in `{}` {} to {} that {} not in `{}`",
+            plural(m.missing, &m.child.name),
+            m.child_origin,
+            if m.missing == 1 { "points" } else { "point" },
+            if m.distinct == 1 {
+                format!("a {}", m.parent.name)
+            } else {
+                format!("{} {}s", thousands(m.distinct as u64), m.parent.name)
+            },
+            if m.distinct == 1 { "is" } else { "are" },
+            m.parent_origin
+        ),
+    )
+    .label(format!("for example `{value}` in {}", row.describe()));
+    if m.span != m.via.span {
+        d = d.secondary(
+            m.via.span,
+            format!("`{}` holds the key of a `{}`", m.via.name, m.parent.name),
+        );
+    }
+    let declaring = m
+        .program
+        .entities
+        .get(m.relation.0)
+        .map_or("", |e| e.name.as_str());
+    d.help(format!(
+        "these records take part in rules as if the {} had no data; check that `{}` is complete, or correct `{}`",
+        m.parent.name, m.parent_origin, m.via.name
+    ))
+    .note(format!("relation `{}` of `{declaring}`", m.relation.1.name))
 }

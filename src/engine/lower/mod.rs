@@ -7,6 +7,7 @@
 //! within a run (`c0`, `c1`, ...), so joins never clash.
 
 mod population;
+pub mod streaming;
 pub mod time;
 pub mod udf;
 
@@ -97,6 +98,9 @@ pub struct Evaluation {
     pub memberships: Vec<Membership>,
     /// For each segment: how many records are outside it while some value it tests was unknown.
     pub unknown_excluded: BTreeMap<SegmentId, u64>,
+    /// Warnings about files read piece by piece during evaluation (errors stop the run with
+    /// [`EngineError::Data`]).
+    pub diagnostics: Vec<crate::diagnostics::Diagnostic>,
 }
 
 /// Why a run could not complete. Programs reaching the engine are checked, so these are either
@@ -109,6 +113,9 @@ pub enum EngineError {
     Engine(String),
     /// A value the engine cannot hold (a calendar duration compared as a length, say).
     Unsupported(String),
+    /// A file read piece by piece during evaluation has problems (at least one error); the
+    /// results are not given.
+    Data(Vec<crate::diagnostics::Diagnostic>),
 }
 
 impl std::fmt::Display for EngineError {
@@ -120,6 +127,12 @@ impl std::fmt::Display for EngineError {
             ),
             EngineError::Engine(m) => write!(f, "the query engine failed: {m}"),
             EngineError::Unsupported(m) => f.write_str(m),
+            EngineError::Data(found) => write!(
+                f,
+                "the data has {} problem{}",
+                found.len(),
+                if found.len() == 1 { "" } else { "s" }
+            ),
         }
     }
 }
@@ -177,17 +190,23 @@ pub fn evaluate(
         tables: HashMap::new(),
         links: HashMap::new(),
         computed: HashMap::new(),
+        found: Vec::new(),
     };
     let mut evaluation = Evaluation {
         memberships: Vec::new(),
         unknown_excluded: BTreeMap::new(),
+        diagnostics: Vec::new(),
     };
     for (entity, outputs) in outputs_by_entity(program, request) {
-        let (df, unknown_cols) = planner.entity_plan(entity, &outputs)?;
-        // The plan's schema, so an entity without records still has its columns.
-        let batch = planner.run(df)?;
-        let batch = planner.in_key_order(entity, &batch)?;
-        let (batch, counts) = split_unknown_counts(&batch, &unknown_cols)?;
+        let (batch, counts) = if data.streamed(entity).is_some() {
+            planner.entity_pieces(entity, &outputs)?
+        } else {
+            let (df, unknown_cols) = planner.entity_plan(entity, &outputs)?;
+            // The plan's schema, so an entity without records still has its columns.
+            let batch = planner.run(df)?;
+            let batch = planner.in_key_order(entity, &batch)?;
+            split_unknown_counts(&batch, &unknown_cols)?
+        };
         let rules = outputs
             .iter()
             .filter(|o| !matches!(o, Output::Extra(..)))
@@ -196,6 +215,7 @@ pub fn evaluate(
         evaluation.unknown_excluded.extend(counts);
         evaluation.memberships.push(Membership { entity, batch });
     }
+    evaluation.diagnostics = std::mem::take(&mut planner.found);
     Ok(evaluation)
 }
 
@@ -311,6 +331,8 @@ struct Planner<'a> {
     /// expression text: aggregates over related records, values of a related record and
     /// population functions. A frame takes them by row number.
     computed: HashMap<(EntityId, String), ArrayRef>,
+    /// Problems found in files read piece by piece during evaluation.
+    found: Vec<crate::diagnostics::Diagnostic>,
 }
 
 /// The column of an entity's table holding each record's row number.
@@ -365,46 +387,20 @@ impl Planner<'_> {
                 needed_by: needed_by.to_owned(),
             });
         };
-        // Every column is declared nullable to DataFusion: some of its plan rewrites disagree
-        // with themselves about the nullability of non-null inputs. Required fields still hold
-        // no nulls (the loader checked that).
-        let schema = table.batch.schema();
-        let rows = u32::try_from(table.batch.num_rows()).map_err(|_| {
-            EngineError::Unsupported(format!(
+        if u32::try_from(table.batch.num_rows()).is_err() {
+            return Err(EngineError::Unsupported(format!(
                 "`{}` has more records than segl can evaluate in one run",
                 table.origin
-            ))
-        })?;
-        let mut fields: Vec<datafusion::arrow::datatypes::Field> = schema
-            .fields()
-            .iter()
-            .map(|f| f.as_ref().clone().with_nullable(true))
-            .collect();
-        fields.push(datafusion::arrow::datatypes::Field::new(
-            ROW,
-            DataType::UInt32,
-            false,
-        ));
-        let mut columns = table.batch.columns().to_vec();
-        columns.push(Arc::new(UInt32Array::from_iter_values(0..rows)));
-        let nullable = Arc::new(datafusion::arrow::datatypes::Schema::new(fields));
-        let batch = &RecordBatch::try_new(nullable, columns)?;
-        let parts = self.ctx.state().config().target_partitions().max(1);
-        let rows = batch.num_rows();
-        let chunk = rows.div_ceil(parts).max(1);
-        let mut partitions = Vec::new();
-        let mut start = 0;
-        while start < rows {
-            let len = chunk.min(rows - start);
-            partitions.push(vec![batch.slice(start, len)]);
-            start += len;
+            )));
         }
-        if partitions.is_empty() {
-            partitions.push(vec![batch.clone()]);
-        }
-        let mem = Arc::new(MemTable::try_new(batch.schema(), partitions)?);
+        let mem = memtable(&table.batch, self.partitions())?;
         self.tables.insert(entity, Arc::clone(&mem));
         Ok(mem)
+    }
+
+    /// How many partitions a table is cut into (one per thread).
+    fn partitions(&self) -> usize {
+        self.ctx.state().config().target_partitions().max(1)
     }
 
     /// A fresh scan of an entity's records, every field renamed to a unique column.
@@ -636,6 +632,85 @@ impl Planner<'_> {
         Ok(RecordBatch::try_new(schema, columns)?)
     }
 
+    /// The rules of an entity whose file is read piece by piece: each piece evaluated on its
+    /// own (its rules look at each record alone), the results put in key order.
+    fn entity_pieces(
+        &mut self,
+        entity: EntityId,
+        outputs: &[Output],
+    ) -> Result<(RecordBatch, Vec<(SegmentId, u64)>)> {
+        let p = self.program;
+        let Some(spec) = self.data.streamed(entity).cloned() else {
+            return Err(EngineError::Engine("internal: no file to read".into()));
+        };
+        let zone = self.settings.as_of.time_zone.clone();
+        let stream = crate::engine::load::stream::Stream::open(
+            p,
+            &spec,
+            &zone,
+            crate::engine::load::stream::RECORDS_PER_PIECE,
+        )
+        .map_err(EngineError::Data)?;
+        let mut results: Vec<RecordBatch> = Vec::new();
+        let mut counts: BTreeMap<SegmentId, u64> = BTreeMap::new();
+        let mut broken = false;
+        let empty = if spec.rows == 0 {
+            Some(empty_piece(p, entity)?)
+        } else {
+            None
+        };
+        let mut each = |planner: &mut Self, piece: RecordBatch| -> Result<()> {
+            planner
+                .tables
+                .insert(entity, memtable(&piece, planner.partitions())?);
+            let (df, unknown_cols) = planner.entity_plan(entity, outputs)?;
+            let batch = planner.run(df)?;
+            let keep: Vec<usize> = (0..batch.num_columns())
+                .filter(|i| batch.schema().field(*i).name() != ROW)
+                .collect();
+            let batch = batch.project(&keep)?;
+            let (batch, piece_counts) = split_unknown_counts(&batch, &unknown_cols)?;
+            for (segment, n) in piece_counts {
+                *counts.entry(segment).or_insert(0) += n;
+            }
+            results.push(batch);
+            Ok(())
+        };
+        if let Some(piece) = empty {
+            each(self, piece)?;
+        }
+        let stream = streaming::read_ahead(stream, |piece, errors| match piece {
+            Err(d) => {
+                self.found.push(d);
+                broken = true;
+                Ok(false)
+            }
+            // With an error found, the results cannot be used; read on only to count problems.
+            Ok(_) if errors => Ok(true),
+            Ok(piece) => each(self, piece).map(|()| true),
+        })?;
+        self.tables.remove(&entity);
+        let errors = broken || stream.has_errors();
+        self.found.extend(stream.finish());
+        if errors {
+            return Err(EngineError::Data(std::mem::take(&mut self.found)));
+        }
+        let Some(first) = results.first() else {
+            return Err(EngineError::Engine("internal: no results".into()));
+        };
+        let whole = concat_batches(&first.schema(), &results)?;
+        drop(results);
+        // In key order (the key is the first column).
+        let order = datafusion::arrow::compute::sort_to_indices(whole.column(0), None, None)?;
+        let columns = whole
+            .columns()
+            .iter()
+            .map(|c| datafusion::arrow::compute::take(c.as_ref(), &order, None))
+            .collect::<std::result::Result<Vec<_>, _>>()?;
+        let sorted = RecordBatch::try_new(whole.schema(), columns)?;
+        Ok((sorted, counts.into_iter().collect()))
+    }
+
     /// How many records an entity has.
     fn rows_of(&mut self, entity: EntityId, needed_by: &str) -> Result<usize> {
         match self.data.table(entity) {
@@ -686,7 +761,6 @@ impl Planner<'_> {
     }
 
     /// Computes aggregates of `entity` over one `many` relation and keeps them in `computed`.
-    #[allow(clippy::too_many_lines)]
     fn compute_aggregates(
         &mut self,
         entity: EntityId,
@@ -717,26 +791,90 @@ impl Planner<'_> {
         }
         let needed_by = format!("{}.{}", p.entity(relation.entity).name, rel.name);
         let parents = self.rows_of(entity, &needed_by)?;
-        let (mut child_frame, cols) = self.frame(child, &wanted, &needed_by)?;
-        // The row of the record each related record belongs to.
-        let links = self.link(child, rel.via.field, entity, &needed_by)?;
-        let parent_row = self.fresh();
-        let linked = self.gather(links, ident(child_frame.row.clone()));
-        let child_df = child_frame
-            .df()?
-            .with_column(&parent_row, linked)?
-            .filter(ident(parent_row.clone()).is_not_null())?;
-        let mut agg_exprs = Vec::new();
-        // Per aggregate: the grouped columns it is made of, and how to finish them.
-        let mut parts: Vec<(AggFunc, Vec<String>)> = Vec::new();
-        let mut distinct: Vec<(String, Option<Df>, Df)> = Vec::new();
-        for ((_, e), (w, filt, v)) in aggs.iter().zip(&slots) {
+        let plan = AggregatePlan {
+            aggs,
+            wanted: &wanted,
+            slots: &slots,
+            child,
+            via: rel.via.field,
+            parent: entity,
+            needed_by: &needed_by,
+        };
+        let columns = if self.data.streamed(child).is_some() {
+            self.aggregate_pieces(&plan, relation, parents)?
+        } else {
+            let (grouped, distinct) = self.grouped(&plan, None)?;
+            let mut columns: HashMap<String, ArrayRef> = HashMap::new();
+            for (i, pairs) in distinct {
+                let batch = self.run(count_pairs(pairs, i)?)?;
+                columns.extend(spread(&batch, PARENT, parents)?);
+            }
+            if let Some(grouped) = grouped {
+                let batch = self.run(grouped)?;
+                columns.extend(spread(&batch, PARENT, parents)?);
+            }
+            columns
+        };
+        // Over no related records: count and sum are 0, any is false, every is true.
+        for (i, ((key, e), _)) in aggs.iter().zip(&slots).enumerate() {
             let ExprKind::Aggregate { func, .. } = &e.kind else {
                 continue;
             };
-            let w = w.map(|i| ident(cols[i].clone()));
-            let filt = filt.map(|i| ident(cols[i].clone()));
-            let v = v.map(|i| ident(cols[i].clone()));
+            let column = |n: &str| {
+                columns.get(n).cloned().ok_or_else(|| {
+                    EngineError::Engine(format!("internal: the aggregate `{n}` is missing"))
+                })
+            };
+            let first = column(&part(i))?;
+            let finished = match func {
+                AggFunc::Count | AggFunc::CountDistinct | AggFunc::Sum => fill_zero(&first)?,
+                AggFunc::Any => compare_zero(&fill_zero(&first)?, false)?,
+                AggFunc::Every => compare_zero(&fill_zero(&first)?, true)?,
+                // The sum divided by the count, once.
+                AggFunc::Avg => {
+                    let counted = column(&count_part(i))?;
+                    let sum = datafusion::arrow::compute::cast(&first, &DataType::Float64)?;
+                    let counted = datafusion::arrow::compute::cast(&counted, &DataType::Float64)?;
+                    datafusion::arrow::compute::kernels::numeric::div(&sum, &counted)?
+                }
+                AggFunc::Min | AggFunc::Max => first,
+            };
+            self.computed.insert((entity, key.clone()), finished);
+        }
+        Ok(())
+    }
+
+    /// The grouped plan of some aggregates over the related records (the whole table, or the
+    /// piece of a file registered for the child), one row per parent row (column [`PARENT`],
+    /// aggregates named by [`part`] and [`count_part`]); and for each distinct count, the plan
+    /// of its distinct (parent, value) pairs. `links` are the parent rows of the records (worked
+    /// out when not given).
+    #[allow(clippy::too_many_lines)]
+    fn grouped(
+        &mut self,
+        plan: &AggregatePlan<'_>,
+        links: Option<Arc<UInt32Array>>,
+    ) -> Result<(Option<DataFrame>, Vec<(usize, DataFrame)>)> {
+        let (mut child_frame, cols) = self.frame(plan.child, plan.wanted, plan.needed_by)?;
+        // The row of the record each related record belongs to.
+        let links = match links {
+            Some(l) => l,
+            None => self.link(plan.child, plan.via, plan.parent, plan.needed_by)?,
+        };
+        let linked = self.gather(links, ident(child_frame.row.clone()));
+        let child_df = child_frame
+            .df()?
+            .with_column(PARENT, linked)?
+            .filter(ident(PARENT).is_not_null())?;
+        let mut agg_exprs = Vec::new();
+        let mut distinct: Vec<(usize, DataFrame)> = Vec::new();
+        for (i, ((_, e), (w, filt, v))) in plan.aggs.iter().zip(plan.slots).enumerate() {
+            let ExprKind::Aggregate { func, .. } = &e.kind else {
+                continue;
+            };
+            let w = w.map(|k| ident(cols[k].clone()));
+            let filt = filt.map(|k| ident(cols[k].clone()));
+            let v = v.map(|k| ident(cols[k].clone()));
             let both = |a: Option<Df>, b: Option<Df>| match (a, b) {
                 (Some(a), Some(b)) => Some(a.and(b)),
                 (a, b) => a.or(b),
@@ -755,9 +893,15 @@ impl Planner<'_> {
                 // Counted in two steps (distinct pairs of parent and value, then a count per
                 // parent): DataFusion's grouped `count(DISTINCT)` keeps a hash set per group,
                 // which for text values and a million parents takes many gigabytes.
-                let name = self.fresh();
-                distinct.push((name.clone(), both(w, filt), v.unwrap_or_else(one)));
-                parts.push((*func, vec![name]));
+                let rows = match both(w, filt) {
+                    Some(pred) => child_df.clone().filter(pred)?,
+                    None => child_df.clone(),
+                };
+                let pairs = rows.aggregate(
+                    vec![ident(PARENT), v.unwrap_or_else(one).alias(ITEM)],
+                    vec![],
+                )?;
+                distinct.push((i, pairs));
                 continue;
             }
             let expr = match func {
@@ -765,29 +909,22 @@ impl Planner<'_> {
                     agg::count(only(both(w, filt), v.unwrap_or_else(one))?)
                 }
                 AggFunc::Sum => agg::sum(only(both(w, filt), v.unwrap_or_else(one))?),
-                // An average of whole numbers or exact decimals is their exact sum divided by
-                // their count, once: a float running sum would depend on the order of the
-                // records in the data file (250.00 could become 250.00000000000003).
-                AggFunc::Avg if exact_avg(e) => {
-                    let counted = self.fresh();
+                // An average is the sum divided by the count, once: for whole numbers and exact
+                // decimals the sum is exact, so the average does not depend on the order of the
+                // records in the data file (250.00 could otherwise become 250.00000000000003).
+                AggFunc::Avg => {
+                    let value = v.unwrap_or_else(one);
+                    let value = if exact_avg(e) {
+                        value
+                    } else {
+                        cast(value, DataType::Float64)
+                    };
                     agg_exprs.push(
-                        agg::count(only(
-                            both(w.clone(), filt.clone()),
-                            v.clone().unwrap_or_else(one),
-                        )?)
-                        .alias(counted.clone()),
+                        agg::count(only(both(w.clone(), filt.clone()), value.clone())?)
+                            .alias(count_part(i)),
                     );
-                    let name = self.fresh();
-                    agg_exprs.push(
-                        agg::sum(only(both(w, filt), v.unwrap_or_else(one))?).alias(name.clone()),
-                    );
-                    parts.push((*func, vec![name, counted]));
-                    continue;
+                    agg::sum(only(both(w, filt), value)?)
                 }
-                AggFunc::Avg => agg::avg(only(
-                    both(w, filt),
-                    cast(v.unwrap_or_else(one), DataType::Float64),
-                )?),
                 AggFunc::Min => agg::min(only(both(w, filt), v.unwrap_or_else(one))?),
                 AggFunc::Max => agg::max(only(both(w, filt), v.unwrap_or_else(one))?),
                 AggFunc::Any => agg::count(only(both(w, filt), one())?),
@@ -799,62 +936,168 @@ impl Planner<'_> {
                     None => agg::count(only(Some(lit(false)), one())?),
                 },
             };
-            let name = self.fresh();
-            agg_exprs.push(expr.alias(name.clone()));
-            parts.push((*func, vec![name]));
+            agg_exprs.push(expr.alias(part(i)));
         }
-        // Each grouped column, spread out to one value per parent row (unknown for parents
-        // without related records).
-        let mut grouped_columns: HashMap<String, ArrayRef> = HashMap::new();
-        for (name, pred, value) in distinct {
-            let rows = match pred {
-                Some(pred) => child_df.clone().filter(pred)?,
-                None => child_df.clone(),
-            };
-            let (parent, item) = (self.fresh(), self.fresh());
-            let counted = rows
-                .aggregate(
-                    vec![
-                        ident(parent_row.clone()).alias(parent.clone()),
-                        value.alias(item.clone()),
-                    ],
-                    vec![],
-                )?
-                .aggregate(
-                    vec![ident(parent.clone())],
-                    vec![agg::count(ident(item)).alias(name.clone())],
-                )?;
-            let batch = self.run(counted)?;
-            grouped_columns.extend(spread(&batch, &parent, parents)?);
-        }
-        if !agg_exprs.is_empty() {
-            let grouped = child_df.aggregate(vec![ident(parent_row.clone())], agg_exprs)?;
-            let batch = self.run(grouped)?;
-            grouped_columns.extend(spread(&batch, &parent_row, parents)?);
-        }
-        // Over no related records: count and sum are 0, any is false, every is true.
-        for ((key, _), (func, names)) in aggs.iter().zip(parts) {
-            let column = |n: &str| {
-                grouped_columns.get(n).cloned().ok_or_else(|| {
-                    EngineError::Engine(format!("internal: the aggregate `{n}` is missing"))
-                })
-            };
-            let first = column(&names[0])?;
-            let finished = match func {
-                AggFunc::Count | AggFunc::CountDistinct | AggFunc::Sum => fill_zero(&first)?,
-                AggFunc::Any => compare_zero(&fill_zero(&first)?, false)?,
-                AggFunc::Every => compare_zero(&fill_zero(&first)?, true)?,
-                AggFunc::Avg if names.len() == 2 => {
-                    let counted = column(&names[1])?;
-                    let sum = datafusion::arrow::compute::cast(&first, &DataType::Float64)?;
-                    let counted = datafusion::arrow::compute::cast(&counted, &DataType::Float64)?;
-                    datafusion::arrow::compute::kernels::numeric::div(&sum, &counted)?
+        let grouped = if agg_exprs.is_empty() {
+            None
+        } else {
+            Some(child_df.aggregate(vec![ident(PARENT)], agg_exprs)?)
+        };
+        Ok((grouped, distinct))
+    }
+
+    /// Aggregates over a relation whose records are read piece by piece: each piece is grouped
+    /// by parent row, and the pieces' results are added up per parent row.
+    #[allow(clippy::too_many_lines)]
+    fn aggregate_pieces(
+        &mut self,
+        plan: &AggregatePlan<'_>,
+        relation: RelationRef,
+        parents: usize,
+    ) -> Result<HashMap<String, ArrayRef>> {
+        let p = self.program;
+        let Some(spec) = self.data.streamed(plan.child).cloned() else {
+            return Err(EngineError::Engine("internal: no file to read".into()));
+        };
+        let parent_table = self
+            .data
+            .table(plan.parent)
+            .ok_or_else(|| EngineError::NoData {
+                entity: p.entity(plan.parent).name.clone(),
+                needed_by: plan.needed_by.to_owned(),
+            })?;
+        let keys = parent_table.batch.column(p.entity(plan.parent).key.index());
+        let index = crate::engine::keys::KeyIndex::new(keys).ok_or_else(|| {
+            EngineError::Unsupported(format!(
+                "`{}` has more records than segl can evaluate in one run",
+                parent_table.origin
+            ))
+        })?;
+        let parent_origin = parent_table.origin.clone();
+        let zone = self.settings.as_of.time_zone.clone();
+        let stream = crate::engine::load::stream::Stream::open(
+            p,
+            &spec,
+            &zone,
+            crate::engine::load::stream::RELATED_PER_PIECE,
+        )
+        .map_err(EngineError::Data)?;
+        let mut dense: HashMap<String, streaming::Dense> = HashMap::new();
+        let mut pairs: BTreeMap<usize, Vec<RecordBatch>> = BTreeMap::new();
+        let mut missing = streaming::Missing::default();
+        let mut offset = 0usize;
+        let mut broken = false;
+        let mut each = |planner: &mut Self, piece: RecordBatch| -> Result<()> {
+            let rows = piece.num_rows();
+            let links = piece.column(plan.via.index());
+            let resolved = index.resolve(links).ok_or_else(|| {
+                EngineError::Engine(format!(
+                    "internal: the links of `{}` cannot be compared with their keys",
+                    plan.needed_by
+                ))
+            })?;
+            missing.note(links, &resolved, offset);
+            offset += rows;
+            planner
+                .tables
+                .insert(plan.child, memtable(&piece, planner.partitions())?);
+            let (grouped, distinct) = planner.grouped(plan, Some(Arc::new(resolved)))?;
+            for (i, df) in distinct {
+                let batch = planner.run(df)?;
+                pairs.entry(i).or_default().push(batch);
+            }
+            if let Some(grouped) = grouped {
+                let batch = planner.run(grouped)?;
+                let rows_of = batch
+                    .column_by_name(PARENT)
+                    .ok_or_else(|| EngineError::Engine("internal: no parent rows".into()))?
+                    .as_primitive::<datafusion::arrow::datatypes::UInt32Type>()
+                    .clone();
+                for (field, column) in batch.schema().fields().iter().zip(batch.columns()) {
+                    if field.name() == PARENT {
+                        continue;
+                    }
+                    let merge = merge_of(plan, field.name());
+                    let acc = dense.entry(field.name().clone()).or_insert_with(|| {
+                        streaming::Dense::new(merge, column.data_type(), parents)
+                    });
+                    acc.take(&rows_of, column)?;
                 }
-                AggFunc::Avg | AggFunc::Min | AggFunc::Max => first,
-            };
-            self.computed.insert((entity, key.clone()), finished);
+            }
+            Ok(())
+        };
+        // A file without records still gives each aggregate its type: one empty piece.
+        if spec.rows == 0 {
+            each(self, empty_piece(p, plan.child)?)?;
         }
-        Ok(())
+        let stream = streaming::read_ahead(stream, |piece, errors| match piece {
+            Err(d) => {
+                self.found.push(d);
+                broken = true;
+                Ok(false)
+            }
+            // With an error found, the results cannot be used; read on only to count problems.
+            Ok(_) if errors => Ok(true),
+            Ok(piece) => each(self, piece).map(|()| true),
+        })?;
+        self.tables.remove(&plan.child);
+        let errors = broken || stream.has_errors();
+        self.found.extend(stream.finish());
+        if errors {
+            return Err(EngineError::Data(std::mem::take(&mut self.found)));
+        }
+        if let Some((row, value)) = missing.first.clone() {
+            let rel = p.relation(relation);
+            let child_def = p.entity(plan.child);
+            let via_def = &child_def.fields[plan.via.index()];
+            self.found.push(crate::engine::load::missing_parent_warning(
+                &crate::engine::load::MissingParents {
+                    program: p,
+                    relation: (relation.entity.index(), rel),
+                    child: child_def,
+                    parent: p.entity(plan.parent),
+                    via: via_def,
+                    child_origin: &spec.source.shown,
+                    parent_origin: &parent_origin,
+                    missing: missing.count,
+                    distinct: missing.distinct(),
+                    example: (value, crate::engine::load::RowRef { row, line: None }),
+                    span: via_def.span,
+                },
+            ));
+        }
+        let mut columns: HashMap<String, ArrayRef> = HashMap::new();
+        for (name, acc) in dense {
+            columns.insert(name, acc.finish()?);
+        }
+        // Aggregates no piece had values for (an empty file, say) are unknown everywhere.
+        for (i, ((_, e), _)) in plan.aggs.iter().zip(plan.slots).enumerate() {
+            if let ExprKind::Aggregate { func, .. } = &e.kind {
+                let names = match func {
+                    AggFunc::Avg => vec![part(i), count_part(i)],
+                    _ => vec![part(i)],
+                };
+                for n in names {
+                    columns.entry(n).or_insert_with(|| {
+                        datafusion::arrow::array::new_null_array(&DataType::Int64, parents)
+                    });
+                }
+            }
+        }
+        for (i, batches) in pairs {
+            let Some(first) = batches.first() else {
+                continue;
+            };
+            let schema = first.schema();
+            let all = concat_batches(&schema, &batches)?;
+            let table = memtable(&all, self.partitions())?;
+            let df = self.ctx.read_table(table)?;
+            // The same pair can come from several pieces: distinct again, then count.
+            let df = df.aggregate(vec![ident(PARENT), ident(ITEM)], vec![])?;
+            let batch = self.run(count_pairs(df, i)?)?;
+            columns.extend(spread(&batch, PARENT, parents)?);
+        }
+        Ok(columns)
     }
 
     /// Adds the values of the related record of a `one` relation to the frame, by row number.
@@ -1711,6 +1954,119 @@ fn spread(batch: &RecordBatch, rows: &str, len: usize) -> Result<HashMap<String,
         out.insert(field.name().clone(), spread);
     }
     Ok(out)
+}
+
+/// The column of a grouped plan holding the parent row.
+const PARENT: &str = "#parent";
+/// The column of distinct pairs holding the value counted.
+const ITEM: &str = "#item";
+
+/// The name of aggregate `i`'s grouped column.
+fn part(i: usize) -> String {
+    format!("#a{i}")
+}
+
+/// The name of the count that average `i` is divided by.
+fn count_part(i: usize) -> String {
+    format!("#a{i}n")
+}
+
+/// Distinct (parent, value) pairs counted per parent, as aggregate `i`.
+fn count_pairs(pairs: DataFrame, i: usize) -> Result<DataFrame> {
+    Ok(pairs.aggregate(
+        vec![ident(PARENT)],
+        vec![agg::count(ident(ITEM)).alias(part(i))],
+    )?)
+}
+
+/// Some aggregates over one relation, and what they need from the related records.
+struct AggregatePlan<'a> {
+    aggs: &'a [(String, Expr)],
+    /// The values each aggregate needs from the related records (window tests, filters,
+    /// values), evaluated on those records.
+    wanted: &'a [Expr],
+    /// Per aggregate: the positions in `wanted` of its window test, filter and value.
+    slots: &'a [(Option<usize>, Option<usize>, Option<usize>)],
+    child: EntityId,
+    /// The linking field of the related records.
+    via: FieldId,
+    parent: EntityId,
+    needed_by: &'a str,
+}
+
+/// How the partial results of a grouped column combine over pieces.
+fn merge_of(plan: &AggregatePlan<'_>, column: &str) -> streaming::Merge {
+    let index = column
+        .trim_start_matches("#a")
+        .trim_end_matches('n')
+        .parse::<usize>()
+        .ok();
+    let func = index
+        .and_then(|i| plan.aggs.get(i))
+        .and_then(|(_, e)| match &e.kind {
+            ExprKind::Aggregate { func, .. } => Some(*func),
+            _ => None,
+        });
+    match func {
+        Some(AggFunc::Min) if !column.ends_with('n') => streaming::Merge::Min,
+        Some(AggFunc::Max) if !column.ends_with('n') => streaming::Merge::Max,
+        _ => streaming::Merge::Add,
+    }
+}
+
+/// A piece of no records with an entity's columns.
+fn empty_piece(p: &Program, entity: EntityId) -> Result<RecordBatch> {
+    let def = p.entity(entity);
+    let columns = def
+        .fields
+        .iter()
+        .map(|f| datafusion::arrow::array::new_empty_array(&types::arrow_type(&f.ty, 0)))
+        .collect();
+    crate::engine::load::batch(def, columns)
+        .ok_or_else(|| EngineError::Engine("internal: an empty piece".into()))
+}
+
+/// A query-engine table of a batch and its row numbers ([`ROW`]), in `parts` partitions.
+fn memtable(batch: &RecordBatch, parts: usize) -> Result<Arc<MemTable>> {
+    let rows = u32::try_from(batch.num_rows()).map_err(|_| {
+        EngineError::Unsupported(
+            "a table has more records than segl can evaluate in one run".into(),
+        )
+    })?;
+    // Every column is declared nullable to DataFusion: some of its plan rewrites disagree with
+    // themselves about the nullability of non-null inputs. Required fields still hold no nulls
+    // (the loader checked that).
+    let mut fields: Vec<datafusion::arrow::datatypes::Field> = batch
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| f.as_ref().clone().with_nullable(true))
+        .collect();
+    fields.push(datafusion::arrow::datatypes::Field::new(
+        ROW,
+        DataType::UInt32,
+        false,
+    ));
+    let mut columns = batch.columns().to_vec();
+    columns.push(Arc::new(UInt32Array::from_iter_values(0..rows)));
+    let batch = RecordBatch::try_new(
+        Arc::new(datafusion::arrow::datatypes::Schema::new(fields)),
+        columns,
+    )?;
+    let parts = parts.max(1);
+    let n = batch.num_rows();
+    let chunk = n.div_ceil(parts).max(1);
+    let mut partitions = Vec::new();
+    let mut start = 0;
+    while start < n {
+        let len = chunk.min(n - start);
+        partitions.push(vec![batch.slice(start, len)]);
+        start += len;
+    }
+    if partitions.is_empty() {
+        partitions.push(vec![batch.clone()]);
+    }
+    Ok(Arc::new(MemTable::try_new(batch.schema(), partitions)?))
 }
 
 /// `array` with its unknown values replaced by the zero of its type.
