@@ -177,11 +177,15 @@ pub fn prepare<T>(
     let (reading, selected) = select(&program)?;
 
     let progress = Progress::start("loading data");
+    let stream = segl::engine::load::stream::Streaming {
+        entities: reading.stream,
+        piece_rows: None,
+    };
     let loaded = load_streaming(
         &program,
         &settled.data_sources,
         &reading.usage,
-        &reading.stream,
+        &stream,
         &settled.settings.as_of.time_zone,
         &mut sources,
     );

@@ -1497,12 +1497,24 @@ fn one_case(rules: &Rules, data: &Data) -> Result<(), TestCaseError> {
     let (dataset, settings) = dataset(&program, data);
     let engine = evaluate(&program, &dataset, &settings, &Request::default());
     let reference = segl::explain::evaluate(&program, &dataset, &settings);
-    let found = match (&engine, &reference) {
+    let mut found = match (&engine, &reference) {
         (Ok(e), Ok(r)) => differences(&program, &e.memberships, r),
         (Err(e), Ok(_)) => vec![format!("the engine failed: {e}")],
         (Ok(_), Err(r)) => vec![format!("the reference evaluator failed: {r:?}")],
         (Err(_), Err(_)) => Vec::new(),
     };
+    // The same data as Parquet files, the big ones read piece by piece, two records a piece.
+    if found.is_empty() {
+        if let (Ok(r), Some(streamed)) = (&reference, streamed(&program, &dataset, &settings)) {
+            found = match streamed {
+                Ok(e) => differences(&program, &e.memberships, r)
+                    .into_iter()
+                    .map(|d| format!("read piece by piece: {d}"))
+                    .collect(),
+                Err(e) => vec![format!("the engine failed reading piece by piece: {e}")],
+            };
+        }
+    }
     if found.is_empty() {
         if let Ok(e) = &engine {
             for m in &e.memberships {
@@ -1532,6 +1544,71 @@ fn one_case(rules: &Rules, data: &Data) -> Result<(), TestCaseError> {
     }
     writeln!(msg, "--- differences\n{}", found.join("\n")).unwrap();
     Err(TestCaseError::fail(msg))
+}
+
+static STREAMED: AtomicUsize = AtomicUsize::new(0);
+
+/// Evaluates `program` over `dataset` written to Parquet files, with every entity the run can
+/// read piece by piece read so, a few records at a time; `None` when no entity is.
+fn streamed(
+    program: &Program,
+    dataset: &Dataset,
+    settings: &RunSettings,
+) -> Option<Result<segl::engine::lower::Evaluation, String>> {
+    use segl::engine::load::stream::Streaming;
+    use segl::engine::load::{DataSource, load_streaming};
+    let request = Request::default();
+    let entities = segl::engine::lower::streaming::streamable(program, &request);
+    if entities.is_empty() {
+        return None;
+    }
+    STREAMED.fetch_add(1, Ordering::Relaxed);
+    static CASE: AtomicUsize = AtomicUsize::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "segl-streamed-{}-{}",
+        std::process::id(),
+        CASE.fetch_add(1, Ordering::Relaxed)
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut sources = Vec::new();
+    for t in dataset.tables() {
+        let path = dir.join(format!("{}.parquet", program.entity(t.entity).name));
+        let file = std::fs::File::create(&path).unwrap();
+        let mut writer =
+            datafusion::parquet::arrow::ArrowWriter::try_new(file, t.batch.schema(), None).unwrap();
+        writer.write(&t.batch).unwrap();
+        writer.close().unwrap();
+        let shown = path.display().to_string();
+        sources.push(DataSource::new(t.entity, path, shown));
+    }
+    let usage = request.usage(program);
+    let stream = Streaming {
+        entities,
+        piece_rows: Some(2),
+    };
+    let mut source_map = segl::source::SourceMap::new();
+    let loaded = load_streaming(
+        program,
+        &sources,
+        &usage,
+        &stream,
+        &settings.as_of.time_zone,
+        &mut source_map,
+    );
+    let outcome = if loaded
+        .diagnostics
+        .iter()
+        .any(segl::diagnostics::Diagnostic::is_error)
+    {
+        Err(format!("loading failed: {:?}", loaded.diagnostics))
+    } else {
+        evaluate(program, &loaded.dataset, settings, &request).map_err(|e| match e {
+            segl::engine::lower::EngineError::Data(d) => format!("data problems: {d:?}"),
+            e => e.to_string(),
+        })
+    };
+    let _ = std::fs::remove_dir_all(&dir);
+    Some(outcome)
 }
 
 #[test]
@@ -1572,9 +1649,10 @@ fn engine_and_reference_agree_on_random_programs() {
         REJECTED.load(Ordering::Relaxed),
     );
     eprintln!(
-        "{checked} programs checked, {rejected} rejected by the checker; {} of {} rule columns split the records",
+        "{checked} programs checked, {rejected} rejected by the checker; {} of {} rule columns split the records; {} read piece by piece",
         MIXED.load(Ordering::Relaxed),
-        COLUMNS.load(Ordering::Relaxed)
+        COLUMNS.load(Ordering::Relaxed),
+        STREAMED.load(Ordering::Relaxed)
     );
     assert!(
         rejected * 5 <= checked,
@@ -1627,6 +1705,10 @@ fn agree(rules: &str, data: &Data) {
         if ec != rc {
             found.push(format!("engine {ec:?}\nreference {rc:?}"));
         }
+    }
+    if let Some(streamed) = streamed(&program, &dataset, &settings) {
+        let streamed = streamed.unwrap();
+        found.extend(differences(&program, &streamed.memberships, &reference));
     }
     assert!(found.is_empty(), "{}", found.join("\n"));
 }

@@ -23,4 +23,5 @@ mod sample;
 mod scaffold;
 mod sql;
 mod sql_engines;
+mod stream;
 mod testing;

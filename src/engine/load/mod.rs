@@ -176,21 +176,21 @@ pub fn load(
         program,
         sources,
         usage,
-        &std::collections::HashSet::new(),
+        &stream::Streaming::default(),
         time_zone,
         source_map,
     )
 }
 
-/// As [`load`], except that the Parquet files of the entities in `stream` are only opened and
-/// their schemas checked: the engine reads them piece by piece while it evaluates (see
+/// As [`load`], except that the Parquet files of the entities `stream` names are only opened
+/// and their schemas checked: the engine reads them piece by piece while it evaluates (see
 /// [`stream`]). Keys and relations of those entities are checked by the engine.
 #[must_use]
 pub fn load_streaming(
     program: &Program,
     sources: &[DataSource],
     usage: &Usage,
-    stream: &std::collections::HashSet<EntityId>,
+    stream: &stream::Streaming,
     time_zone: &jiff::tz::TimeZone,
     source_map: &mut SourceMap,
 ) -> Loaded {
@@ -214,7 +214,7 @@ pub fn load_streaming(
             })
             .collect();
         let mut problems = Problems::new(program, entity, &source.shown);
-        if stream.contains(&source.entity) && source.format == DataFormat::Parquet {
+        if stream.entities.contains(&source.entity) && source.format == DataFormat::Parquet {
             let opened = parquet::open(
                 source,
                 entity,
@@ -231,6 +231,7 @@ pub fn load_streaming(
                     source: source.clone(),
                     wanted,
                     rows: opened.rows(),
+                    piece_rows: stream.piece_rows,
                 });
             }
             continue;

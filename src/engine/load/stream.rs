@@ -27,6 +27,15 @@ pub const RELATED_PER_PIECE: usize = 1 << 20;
 /// How many records a piece of an entity evaluated record by record holds.
 pub const RECORDS_PER_PIECE: usize = 1 << 15;
 
+/// Which entities to read piece by piece.
+#[derive(Clone, Debug, Default)]
+pub struct Streaming {
+    pub entities: std::collections::HashSet<EntityId>,
+    /// Records per piece instead of [`RELATED_PER_PIECE`] and [`RECORDS_PER_PIECE`] (tests
+    /// use a few, so that every result is put together from many pieces).
+    pub piece_rows: Option<usize>,
+}
+
 /// An entity whose file is read piece by piece during evaluation; its schema was checked when
 /// the data was loaded.
 #[derive(Clone, Debug)]
@@ -37,6 +46,8 @@ pub struct Streamed {
     pub wanted: Vec<bool>,
     /// How many records the file holds.
     pub rows: usize,
+    /// Records per piece, when not the default.
+    pub piece_rows: Option<usize>,
 }
 
 /// An open file being read piece by piece.
@@ -74,8 +85,12 @@ impl<'p> Stream<'p> {
         let Some(opened) = opened.filter(|_| !problems.has_errors()) else {
             return Err(problems.finish());
         };
-        let pieces = Pieces::new(opened, &spec.source, rows_per_piece)
-            .map_err(|why| vec![unreadable(&spec.source, entity, &why)])?;
+        let pieces = Pieces::new(
+            opened,
+            &spec.source,
+            spec.piece_rows.unwrap_or(rows_per_piece),
+        )
+        .map_err(|why| vec![unreadable(&spec.source, entity, &why)])?;
         Ok(Stream {
             source: spec.source.clone(),
             entity,
