@@ -2,7 +2,10 @@
 # Prepares the SQL engines the `sql` integration tests run segl's SQL on, and prints the
 # environment the tests read. Used by `.ci/run` and by developers:
 #
-#   eval "$(bash scripts/test-env.sh)" && cargo test --test it sql
+#   env=$(bash scripts/test-env.sh) && eval "$env" && cargo test --test it sql
+#
+# (`eval "$(bash scripts/test-env.sh)"` works too when the setup succeeds, but hides a failed
+# setup: `eval` of an empty text succeeds.)
 #
 # - DuckDB and psycopg (PostgreSQL driver), sqlglot (the SQL parser that checks the BigQuery and
 #   Snowflake output), dbt-duckdb (runs `segl sql --dbt` output), and Polars, pandas and pyarrow

@@ -6,5 +6,8 @@ set -euo pipefail
 
 cd "$(dirname "$0")/.."
 export SEGL_SQL_VENV="${SEGL_SQL_VENV:-${CARGO_TARGET_DIR:-target}/sql-venv}"
-eval "$(bash scripts/test-env.sh)"
+# Not `eval "$(...)"`: the status of a command substitution inside `eval` is lost, so a failed
+# setup would go unnoticed under `set -e`. An assignment keeps it.
+env=$(bash scripts/test-env.sh)
+eval "$env"
 cargo test "$@"

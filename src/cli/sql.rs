@@ -16,6 +16,7 @@ use segl::source::{SourceMap, Span};
 use segl::sql::dbt::{self, DbtFile, Existing, SourceTables};
 use segl::sql::tables::{
     DEFAULT_DECIMAL_SCALE, MAX_DECIMAL_SCALE, TableOptions, create_tables, describe,
+    unnamable_columns,
 };
 use segl::sql::{Dialect, Options, ParamName, compile, views};
 
@@ -181,6 +182,10 @@ pub fn run(args: &SqlArgs) -> Exit {
         }
     }
     if args.create_tables {
+        let unnamable = unnamable_columns(program, dialect);
+        if !unnamable.is_empty() {
+            return report(unnamable, &settled);
+        }
         let options = TableOptions {
             dialect,
             tables,

@@ -130,7 +130,8 @@ pub fn project(
                 .help("remove the NUL character from the rule files"),
             ]);
         }
-        let sql = compile(entity, out, false)?;
+        // Laid out before the Jinja goes in: escaped texts hold quotes of their own.
+        let sql = super::layout::wrap(&compile(entity, out, false)?, d);
         fill(&sql, &jinja).ok_or_else(|| {
             vec![Diagnostic::new(
                 Code::E0914,

@@ -661,37 +661,18 @@ impl Dialect {
         }
     }
 
-    /// A regular-expression search (the pattern may match anywhere).
-    pub(crate) fn regex(self, v: &str, p: &str, ignore_case: bool) -> Option<String> {
+    /// A regular-expression search (the pattern may match anywhere); `p` is a pattern
+    /// `regex::translate` wrote for this dialect, so no flags are needed.
+    pub(crate) fn regex(self, v: &str, p: &str) -> Option<String> {
         match self {
-            Dialect::DuckDb => Some(if ignore_case {
-                format!("regexp_matches({v}, {p}, 'i')")
-            } else {
-                format!("regexp_matches({v}, {p})")
-            }),
-            Dialect::Postgres => Some(format!(
-                "({v} {} {p})",
-                if ignore_case { "~*" } else { "~" }
-            )),
+            Dialect::DuckDb => Some(format!("regexp_matches({v}, {p})")),
+            Dialect::Postgres => Some(format!("({v} ~ {p})")),
             Dialect::Sqlite => None,
-            // RE2, searching; `(?i)` folds case by Unicode rules.
-            Dialect::BigQuery => Some(if ignore_case {
-                format!("REGEXP_CONTAINS({v}, CONCAT('(?i)', {p}))")
-            } else {
-                format!("REGEXP_CONTAINS({v}, {p})")
-            }),
+            Dialect::BigQuery => Some(format!("REGEXP_CONTAINS({v}, {p})")),
             // REGEXP_LIKE and RLIKE must match the whole text; REGEXP_INSTR searches.
-            Dialect::Snowflake => Some(if ignore_case {
-                format!("(REGEXP_INSTR({v}, {p}, 1, 1, 0, 'i') > 0)")
-            } else {
-                format!("(REGEXP_INSTR({v}, {p}) > 0)")
-            }),
-            // Java regular expressions, searching; `(?i)` alone folds only A to Z.
-            Dialect::Spark => Some(if ignore_case {
-                format!("({v} RLIKE CONCAT('(?iu)', {p}))")
-            } else {
-                format!("({v} RLIKE {p})")
-            }),
+            Dialect::Snowflake => Some(format!("(REGEXP_INSTR({v}, {p}) > 0)")),
+            // Java regular expressions, searching.
+            Dialect::Spark => Some(format!("({v} RLIKE {p})")),
         }
     }
 
@@ -835,6 +816,52 @@ impl Dialect {
         }
     }
 
+    /// Why the engine cannot give a column the name `name`, in words, or `None` when it can.
+    /// Only BigQuery limits quoted names: a column name holds letters, marks, digits, spaces,
+    /// `_`, `-` and `& % = + : ' < > # |`, at most 300 of them, and does not start with a
+    /// prefix BigQuery keeps for itself.
+    pub(crate) fn column_name_problem(self, name: &str) -> Option<String> {
+        if self != Dialect::BigQuery {
+            return None;
+        }
+        if name.chars().count() > 300 {
+            return Some("it is longer than 300 characters".to_owned());
+        }
+        let upper = name.to_uppercase();
+        for prefix in [
+            "_TABLE_",
+            "_FILE_",
+            "_PARTITION",
+            "_ROW_TIMESTAMP",
+            "__ROOT__",
+            "_COLIDENTIFIER",
+        ] {
+            if upper.starts_with(prefix) {
+                return Some(format!(
+                    "it starts with `{prefix}`, which BigQuery keeps for itself"
+                ));
+            }
+        }
+        let allowed = |c: char| bigquery_name_char(c) || "&%=+:'<>#|".contains(c);
+        name.chars()
+            .find(|c| !allowed(*c))
+            .map(|c| format!("it holds {}", shown_char(c)))
+    }
+
+    /// Why the engine cannot give a view the name `name`, or `None` when it can (BigQuery:
+    /// letters, marks, digits, spaces, `_` and `-`, at most 1,024 of them).
+    pub(crate) fn view_name_problem(self, name: &str) -> Option<String> {
+        if self != Dialect::BigQuery {
+            return None;
+        }
+        if name.chars().count() > 1024 {
+            return Some("it is longer than 1,024 characters".to_owned());
+        }
+        name.chars()
+            .find(|c| !bigquery_name_char(*c))
+            .map(|c| format!("it holds {}", shown_char(c)))
+    }
+
     /// The statements that create the view `view` (quoted) or replace it if it exists; the
     /// last one ends in `AS`, followed by the query.
     pub(crate) fn create_view(self, view: &str) -> Vec<String> {
@@ -869,6 +896,29 @@ impl Dialect {
             )),
             Dialect::Sqlite => None,
         }
+    }
+}
+
+/// A letter, mark, digit, connecting or dash punctuation or space: what BigQuery's table and
+/// column names are made of.
+fn bigquery_name_char(c: char) -> bool {
+    static CLASS: std::sync::LazyLock<Option<regex::Regex>> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r"^[\p{L}\p{M}\p{N}\p{Pc}\p{Pd}\p{Zs}]$").ok()
+    });
+    let mut buf = [0; 4];
+    CLASS
+        .as_ref()
+        .is_some_and(|r| r.is_match(c.encode_utf8(&mut buf)))
+}
+
+/// A character for a message: in backticks, or by its code when it does not show.
+fn shown_char(c: char) -> String {
+    if c.is_control() || c.is_whitespace() {
+        format!("the character U+{:04X}", u32::from(c))
+    } else if c == '`' {
+        "a backtick".to_owned()
+    } else {
+        format!("`{c}`")
     }
 }
 
@@ -1163,15 +1213,15 @@ mod tests {
     #[test]
     fn regular_expressions_search_in_every_warehouse() {
         assert_eq!(
-            Dialect::Snowflake.regex("v", "'a'", false).as_deref(),
+            Dialect::Snowflake.regex("v", "'a'").as_deref(),
             Some("(REGEXP_INSTR(v, 'a') > 0)")
         );
         assert_eq!(
-            Dialect::Spark.regex("v", "'a'", true).as_deref(),
-            Some("(v RLIKE CONCAT('(?iu)', 'a'))")
+            Dialect::Spark.regex("v", "'a'").as_deref(),
+            Some("(v RLIKE 'a')")
         );
         assert_eq!(
-            Dialect::BigQuery.regex("v", "'a'", false).as_deref(),
+            Dialect::BigQuery.regex("v", "'a'").as_deref(),
             Some("REGEXP_CONTAINS(v, 'a')")
         );
     }

@@ -12,6 +12,8 @@
 
 pub mod dbt;
 mod dialect;
+mod layout;
+mod pattern;
 pub mod quote;
 pub mod tables;
 mod views;
@@ -115,7 +117,7 @@ pub fn compile(
             Err(u) => return Err(vec![u.diagnostic()]),
         }
     }
-    Ok(script)
+    Ok(layout::wrap(&script, options.dialect))
 }
 
 /// The comment lines every script and model starts with.
@@ -209,6 +211,15 @@ fn one_line(text: &str) -> String {
         .collect()
 }
 
+/// What a rule is, in words.
+fn rule_kind(o: Output) -> &'static str {
+    match o {
+        Output::Segment(_) => "segment",
+        Output::TierSet(_) => "tier set",
+        Output::Score(_) => "score",
+    }
+}
+
 fn rule_name(p: &Program, o: Output) -> &str {
     match o {
         Output::Segment(id) => &p.segments[id.index()].name,
@@ -293,6 +304,31 @@ struct Needs {
     seen: std::collections::HashSet<String>,
 }
 
+/// A grouped CTE of aggregates over a relation, kept so that a later frame needing aggregates
+/// over the same rows (a ranking's population, say) reads its columns instead of writing the
+/// same CTE again.
+struct SharedAggregates {
+    relation: RelationRef,
+    /// The grouping expression and the relation grouped: the CTE's rows.
+    via: String,
+    from: String,
+    /// Its place in `Compiler::ctes`.
+    cte: usize,
+    /// Each aggregate's SQL and column.
+    columns: Vec<(String, String)>,
+}
+
+impl SharedAggregates {
+    fn body(&self, q: impl Fn(&str) -> String) -> String {
+        let mut body = format!("SELECT\n  {} AS {}", self.via, q(KEY));
+        for (agg, col) in &self.columns {
+            let _ = write!(body, ",\n  {agg} AS {}", q(col));
+        }
+        let _ = write!(body, "\nFROM {}\nGROUP BY {}", self.from, self.via);
+        body
+    }
+}
+
 struct Compiler<'a> {
     p: &'a Program,
     settings: &'a RunSettings,
@@ -300,6 +336,7 @@ struct Compiler<'a> {
     tables: &'a HashMap<EntityId, String>,
     ctes: Vec<(String, String, String)>,
     cte_names: std::collections::HashSet<String>,
+    shared: Vec<SharedAggregates>,
     next: usize,
     tz: String,
     /// The parameter holding the as-of date, when it is not written into the SQL.
@@ -329,6 +366,7 @@ impl<'a> Compiler<'a> {
             d: options.dialect,
             tables: &options.tables,
             ctes: Vec::new(),
+            shared: Vec::new(),
             // A common table expression named like a table would hide it from the query.
             cte_names: p
                 .entities
@@ -408,6 +446,22 @@ impl<'a> Compiler<'a> {
         }
     }
 
+    /// Refuses a name the engine cannot give a column (BigQuery's rules for names).
+    fn column_name(&self, name: &str, span: Span, what: &str) -> Result<()> {
+        match self.d.column_name_problem(name) {
+            None => Ok(()),
+            Some(problem) => Err(self.unsupported(
+                span,
+                &format!("a column named `{name}`"),
+                &format!(
+                    "{} column names hold only letters, digits, spaces, `_`, `-` and \
+                     `& % = + : ' < > # |`, and {problem}; rename the {what}",
+                    self.d.title()
+                ),
+            )),
+        }
+    }
+
     fn inexact(&self, span: Span, what: &str) -> Unsupported {
         Unsupported {
             code: Code::E0901,
@@ -477,6 +531,7 @@ impl<'a> Compiler<'a> {
         let mut cols = vec![format!("  {}", self.q(key_field))];
         for ((_, o), x) in outs.iter().zip(&built.exprs) {
             let (name, meta) = rule_meta(p, *o);
+            self.column_name(name, views::rule_span(p, *o), rule_kind(*o))?;
             let comment = meta
                 .title
                 .as_deref()
@@ -518,6 +573,9 @@ impl<'a> Compiler<'a> {
         let key = self.q(&def.fields[def.key.index()].name);
         let mut sql = self.with_clause();
         let (name, _) = rule_meta(p, out);
+        if !matches!(out, Output::Segment(_)) {
+            self.column_name(name, views::rule_span(p, out), rule_kind(out))?;
+        }
         let _ = match out {
             Output::Segment(_) => write!(sql, "SELECT\n  {key}\nFROM {}\nWHERE {x}", built.from),
             Output::TierSet(_) | Output::Score(_) => {
@@ -536,6 +594,8 @@ impl<'a> Compiler<'a> {
     /// Builds the CTEs an entity's records need so that every `wanted` expression can be
     /// computed; returns the relation to select from and the expressions over it.
     fn frame(&mut self, entity: EntityId, wanted: &[Expr]) -> Result<Built> {
+        let key = &self.p.entity(entity).fields[self.p.entity(entity).key.index()];
+        self.column_name(&key.name, key.span, "key")?;
         let stem = self.p.entity(entity).name.clone();
         let mut frame = Frame {
             entity,
@@ -796,10 +856,12 @@ impl<'a> Compiler<'a> {
         });
         let built = self.frame(rel.target, &wanted)?;
         let via = built.exprs.last().cloned().unwrap_or_default();
-        let mut body = format!("SELECT\n  {via} AS {}", self.q(KEY));
         let key_col =
             self.q(&p.entity(frame.entity).fields[p.entity(frame.entity).key.index()].name);
         let alias = self.fresh("j");
+        // The aggregates' SQL first, then the CTE that holds them: an earlier one over the same
+        // rows when there is one (its new columns added), else a new one.
+        let mut computed = Vec::new();
         for ((key, e), (w, f, v)) in aggs.iter().zip(slots) {
             let ExprKind::Aggregate { func, value, .. } = &e.kind else {
                 continue;
@@ -853,8 +915,50 @@ impl<'a> Compiler<'a> {
                     format!("COUNT({})", only(not_met, "1"))
                 }
             };
-            let col = self.fresh("a");
-            let _ = write!(body, ",\n  {agg} AS {}", self.q(&col));
+            computed.push((key, e, *func, agg));
+        }
+        let shared = match self
+            .shared
+            .iter()
+            .position(|s| s.relation == relation && s.via == via && s.from == built.from)
+        {
+            Some(i) => i,
+            None => {
+                let name = self.cte_name(&format!("{}_{}", frame.stem, rel.name));
+                self.ctes.push((
+                    name,
+                    format!(
+                        "aggregates over {}.{}, one row per {}",
+                        p.entity(relation.entity).name,
+                        rel.name,
+                        p.entity(relation.entity).name
+                    ),
+                    String::new(),
+                ));
+                self.shared.push(SharedAggregates {
+                    relation,
+                    via: via.clone(),
+                    from: built.from.clone(),
+                    cte: self.ctes.len() - 1,
+                    columns: Vec::new(),
+                });
+                self.shared.len() - 1
+            }
+        };
+        for (key, e, func, agg) in computed {
+            let existing = self.shared[shared]
+                .columns
+                .iter()
+                .find(|(sql, _)| *sql == agg)
+                .map(|(_, col)| col.clone());
+            let col = match existing {
+                Some(col) => col,
+                None => {
+                    let col = self.fresh("a");
+                    self.shared[shared].columns.push((agg, col.clone()));
+                    col
+                }
+            };
             let joined = format!("{}.{}", self.q(&alias), self.q(&col));
             let finished = match func {
                 AggFunc::Count | AggFunc::CountDistinct => format!("COALESCE({joined}, 0)"),
@@ -867,18 +971,12 @@ impl<'a> Compiler<'a> {
             frame.facts.push((out.clone(), finished));
             frame.memo.insert(key.clone(), (out, 0));
         }
-        let _ = write!(body, "\nFROM {}\nGROUP BY {via}", built.from);
-        let name = self.cte_name(&format!("{}_{}", frame.stem, rel.name));
-        self.ctes.push((
-            name.clone(),
-            format!(
-                "aggregates over {}.{}, one row per {}",
-                p.entity(relation.entity).name,
-                rel.name,
-                p.entity(relation.entity).name
-            ),
-            body,
-        ));
+        let d = self.d;
+        let shared = &self.shared[shared];
+        let body = shared.body(|n| quote::ident(d, n));
+        let cte = shared.cte;
+        let name = self.ctes[cte].0.clone();
+        self.ctes[cte].2 = body;
         frame.joins.push(format!(
             "LEFT JOIN {} AS {} ON {}.{} = t.{key_col}",
             self.q(&name),
@@ -1101,7 +1199,11 @@ impl<'a> Compiler<'a> {
             return Ok(Sql::at(self.q(col), layer + 1));
         }
         let x = build(self, frame)?;
-        let col = if frame.used.insert(name.to_lowercase()) {
+        // A name the engine cannot give a column is only needed by the final query (which
+        // refuses it); in between, the column gets one of segl's own names.
+        let col = if self.d.column_name_problem(name).is_none()
+            && frame.used.insert(name.to_lowercase())
+        {
             name.to_owned()
         } else {
             self.fresh("r")
@@ -1258,7 +1360,11 @@ impl<'a> Compiler<'a> {
         let span = e.span;
         Ok(match &e.kind {
             ExprKind::Literal(v) => Sql::at(self.literal(v, &e.ty, span)?, 1),
-            ExprKind::Field(f) => Sql::at(self.q(&p.field(*f).name), 1),
+            ExprKind::Field(f) => {
+                let name = &p.field(*f).name;
+                self.column_name(name, span, "field")?;
+                Sql::at(self.q(name), 1)
+            }
             ExprKind::Lookup { .. } | ExprKind::Aggregate { .. } | ExprKind::Population { .. } => {
                 return Err(self.unsupported(
                     span,
@@ -1400,15 +1506,30 @@ impl<'a> Compiler<'a> {
                     TextOp::Contains => d.contains(&vt, &pt),
                     TextOp::StartsWith => d.starts_with(&vt, &pt),
                     TextOp::EndsWith => d.ends_with(&vt, &pt),
-                    TextOp::Matches => d.regex(&vt, &pt, *ignore_case).ok_or_else(|| {
-                        self.unsupported(
-                            span,
-                            "regular expressions (`matches`)",
-                            "SQLite has no built-in regular expressions; use `contains`, \
-                             `starts with` or `ends with`, or compile this rule for DuckDB or \
-                             PostgreSQL",
-                        )
-                    })?,
+                    TextOp::Matches => {
+                        let no_regex = || {
+                            self.unsupported(
+                                span,
+                                "regular expressions (`matches`)",
+                                "SQLite has no built-in regular expressions; use `contains`, \
+                                 `starts with` or `ends with`, or compile this rule for DuckDB \
+                                 or PostgreSQL",
+                            )
+                        };
+                        // Sema only accepts a pattern written in quotes.
+                        let ExprKind::Literal(Value::Text(written)) = &pattern.kind else {
+                            return Err(self.unsupported(
+                                pattern.span,
+                                "a pattern that is not written in quotes",
+                                "write the pattern in quotes",
+                            ));
+                        };
+                        let translated = pattern::translate(d, written, *ignore_case)
+                            .ok_or_else(no_regex)?
+                            .map_err(|r| self.unsupported(pattern.span, &r.what, &r.help))?;
+                        let lit = self.text_lit(&translated, pattern.span)?;
+                        d.regex(&vt, &lit).ok_or_else(no_regex)?
+                    }
                 };
                 closed(d, text, value.nullable || pattern.nullable, layer)
             }

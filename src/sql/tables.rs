@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use std::fmt::Write as _;
 
 use super::{Dialect, quote};
+use crate::diagnostics::{Code, Diagnostic};
 use crate::ir::{EntityId, Program, Type};
 
 /// The digits after the point that decimal columns keep by default (cents).
@@ -53,6 +54,37 @@ pub struct Table {
     /// The `CREATE TABLE` statement, ending with `;`.
     pub create: String,
     pub columns: Vec<Column>,
+}
+
+/// E0900 at every field whose name the dialect cannot give a column (BigQuery's rules for
+/// names): `CREATE TABLE` with it would be refused, and no table could hold the field.
+#[must_use]
+pub fn unnamable_columns(program: &Program, dialect: Dialect) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    for e in &program.entities {
+        for f in &e.fields {
+            if let Some(problem) = dialect.column_name_problem(&f.name) {
+                out.push(
+                    Diagnostic::new(
+                        Code::E0900,
+                        f.span,
+                        format!(
+                            "{} cannot express a column named `{}`",
+                            dialect.title(),
+                            f.name
+                        ),
+                    )
+                    .label("this field needs a column of that name")
+                    .help(format!(
+                        "{} column names hold only letters, digits, spaces, `_`, `-` and \
+                         `& % = + : ' < > # |`, and {problem}; rename the field",
+                        dialect.title()
+                    )),
+                );
+            }
+        }
+    }
+    out
 }
 
 fn type_name(ty: &Type) -> String {

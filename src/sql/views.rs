@@ -42,6 +42,28 @@ pub fn views(
             }
         })
         .collect();
+    let unnamable: Vec<Diagnostic> = named
+        .iter()
+        .filter_map(|n| {
+            let problem = d.view_name_problem(&n.name)?;
+            Some(
+                Diagnostic::new(
+                    Code::E0900,
+                    n.span,
+                    format!("{} cannot express a view named `{}`", d.title(), n.name),
+                )
+                .label(n.label.clone())
+                .help(format!(
+                    "{} view names hold only letters, digits, spaces, `_` and `-`, and \
+                     {problem}; rename the rule or choose another `--view-prefix`",
+                    d.title()
+                )),
+            )
+        })
+        .collect();
+    if !unnamable.is_empty() {
+        return Err(unnamable);
+    }
     let clashes = name_clashes(
         program,
         options,
@@ -77,7 +99,7 @@ pub fn views(
             }
         }
     }
-    Ok(script)
+    Ok(super::layout::wrap(&script, d))
 }
 
 /// The comment lines above a rule's view or model: what it holds, its title and description.

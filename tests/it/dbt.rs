@@ -142,7 +142,13 @@ fn python() -> String {
 #[test]
 fn views_of_the_example_project() {
     let p = program(&root().join("rules"));
-    for (dialect, prefix) in [(Dialect::DuckDb, ""), (Dialect::Postgres, "segl_")] {
+    for (dialect, prefix) in [
+        (Dialect::DuckDb, ""),
+        (Dialect::Postgres, "segl_"),
+        (Dialect::BigQuery, "segl_"),
+        (Dialect::Snowflake, ""),
+        (Dialect::Spark, "segl_"),
+    ] {
         let sql = views(
             &p,
             &settings(),

@@ -107,6 +107,92 @@ fn output_is_stable() {
     assert_eq!(a, b);
 }
 
+/// `segl sql` on the example project with `extra` arguments, run on DuckDB, against `segl run`
+/// with the same arguments: the SQL and the differing cells.
+fn cli_sql_against_run_on_duckdb(name: &str, extra: &[&str]) -> (String, Vec<String>) {
+    let project = root().join("rules");
+    let project_s = project.display().to_string();
+    let dir = Scratch::new(&format!("sql-cli-{name}"));
+    let mut sql_args = vec!["sql", "--dialect", "duckdb", project_s.as_str()];
+    sql_args.extend(extra);
+    let sql = segl(&sql_args).unwrap();
+    let job = Job {
+        engine: "duckdb",
+        tables: dir.path().join("tables.json"),
+        sql: dir.path().join("rules.sql"),
+        out: dir.path().join("out"),
+        quoting: None,
+        params: Vec::new(),
+    };
+    std::fs::write(&job.sql, &sql).unwrap();
+    write_tables_json(&project, "duckdb", &job.tables);
+    run_jobs(dir.path(), std::slice::from_ref(&job));
+    let queries = job_result(&job).unwrap_or_else(|e| panic!("{e}"));
+    let reference = dir.path().join("segl.csv");
+    let reference_s = reference.display().to_string();
+    let mut run_args = vec!["run", project_s.as_str(), "--out", reference_s.as_str()];
+    run_args.extend(extra);
+    segl(&run_args).unwrap();
+    let program = rules_program();
+    assert!(!queries.is_empty(), "the engine wrote no membership");
+    let mut diffs = Vec::new();
+    for q in &queries {
+        let expected = read_csv(&run_output(&reference, &program, &q.entity));
+        assert!(
+            expected.len() > 100,
+            "{}: too few rows to compare",
+            q.entity
+        );
+        diffs.extend(differences(&expected, q, &[], usize::MAX));
+    }
+    (sql, diffs)
+}
+
+/// `segl sql --as-of` moves every date of the SQL, and the SQL then chooses what
+/// `segl run --as-of` chooses on that date (the project's own date is 2026-11-20).
+#[test]
+fn cli_as_of_moves_the_dates_and_matches_segl_run() {
+    if !wanted("duckdb") {
+        return;
+    }
+    let (sql, diffs) = cli_sql_against_run_on_duckdb("as-of", &["--as-of", "2026-03-31"]);
+    assert!(
+        sql.contains("-- As of 2026-03-31 in the time zone Europe/Berlin."),
+        "{sql}"
+    );
+    // Windows end on the as-of date; nothing is computed from the project's own date.
+    assert!(sql.contains("DATE '2026-03-31'"), "{sql}");
+    assert!(!sql.contains("2026-11-20"), "{sql}");
+    assert_eq!(diffs, Vec::<String>::new());
+}
+
+/// `segl sql --param` writes the value into the SQL, and the SQL then chooses what `segl run`
+/// chooses with the same value.
+#[test]
+fn cli_param_changes_the_sql_and_matches_segl_run() {
+    if !wanted("duckdb") {
+        return;
+    }
+    let rules = ["--segment", "inactive_users", "--segment", "support_heavy"];
+    let project = root().join("rules").display().to_string();
+    let mut default_args = vec!["sql", "--dialect", "duckdb", project.as_str()];
+    default_args.extend(rules);
+    let default = segl(&default_args).unwrap();
+    assert!(default.contains(") > 60"), "{default}");
+    let mut extra = rules.to_vec();
+    extra.extend([
+        "--param",
+        "inactive_days=30",
+        "--param",
+        "support_heavy_tickets=1",
+    ]);
+    let (sql, diffs) = cli_sql_against_run_on_duckdb("param", &extra);
+    assert!(sql.contains(") > 30"), "{sql}");
+    assert!(!sql.contains(") > 60"), "{sql}");
+    assert_ne!(sql, default);
+    assert_eq!(diffs, Vec::<String>::new());
+}
+
 /// `segl sql` with `--table`: dotted table names are quoted part by part, per dialect.
 #[test]
 fn cli_names_warehouse_tables_per_dialect() {
@@ -443,7 +529,7 @@ fn spark_computes_what_segl_run_computes() {
 }
 
 /// Runs `tests/sql/parse.py` (sqlglot) with `args`; returns whether it succeeded and its errors.
-fn sqlglot(args: &[&std::ffi::OsStr]) -> (bool, String) {
+pub(crate) fn sqlglot(args: &[&std::ffi::OsStr]) -> (bool, String) {
     let python = std::env::var("SEGL_SQL_PYTHON").unwrap_or_else(|_| "python3".into());
     let out = Command::new(&python)
         .arg(root().join("tests/sql/parse.py"))
@@ -504,6 +590,25 @@ fn variants(dialect: Dialect) -> Vec<(&'static str, String)> {
             all_compilable(&dates, dialect, &dates_settings, param.as_ref()),
         ),
     ]
+}
+
+/// `--create-tables` for the warehouses: the tables the SQL of the example project reads, with
+/// each engine's column types, keys and `NOT NULL`s.
+#[test]
+fn create_tables_per_warehouse() {
+    use segl::sql::tables::{DEFAULT_DECIMAL_SCALE, TableOptions, create_tables};
+    let program = rules_program();
+    for dialect in [Dialect::BigQuery, Dialect::Snowflake, Dialect::Spark] {
+        let options = TableOptions {
+            dialect,
+            tables: std::collections::HashMap::new(),
+            decimal_scale: DEFAULT_DECIMAL_SCALE,
+        };
+        insta::assert_snapshot!(
+            format!("create_tables_rules_{}", dialect.name()),
+            create_tables(&program, &options)
+        );
+    }
 }
 
 /// What the warehouses write for the example project with the as-of parameter (the local
@@ -609,10 +714,19 @@ fn duckdb_computes_what_segl_run_computes() {
     }
 }
 
-/// Each folder under `tests/fixtures/sql` is a project whose rules SQLite cannot express; its
-/// name starts with the code `segl sql --dialect sqlite` must report.
+/// Each folder under `tests/fixtures/sql` is a project whose rules an engine cannot express; its
+/// name starts with the code `segl sql` must report. The engines are SQLite unless the folder's
+/// `sql.toml` names others (`dialects = [...]`; `as_of_param = "NAME"` compiles with
+/// `--as-of-param`); each gets a snapshot of its own (`sql_error_NAME_DIALECT`) when there are
+/// several.
 #[test]
 fn sql_error_fixtures_report_their_code() {
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Settings {
+        dialects: Vec<String>,
+        as_of_param: Option<String>,
+    }
     let dir = root().join("tests/fixtures/sql");
     let mut entries: Vec<_> = std::fs::read_dir(&dir)
         .unwrap()
@@ -620,27 +734,53 @@ fn sql_error_fixtures_report_their_code() {
         .collect();
     entries.sort();
     assert!(!entries.is_empty());
+    let mut dialects_seen = std::collections::BTreeSet::new();
     for path in entries {
         let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        let fixture: Settings = match std::fs::read_to_string(path.join("sql.toml")) {
+            Ok(text) => toml::from_str(&text).unwrap_or_else(|e| panic!("{name}/sql.toml: {e}")),
+            Err(_) => Settings {
+                dialects: vec!["sqlite".into()],
+                as_of_param: None,
+            },
+        };
         let report = check_project(&load(&path));
         let program = report.program.unwrap();
-        let options = Options {
-            dialect: Dialect::Sqlite,
-            rules: None,
-            tables: std::collections::HashMap::new(),
-            as_of_param: None,
-        };
-        let mut diagnostics = compile(&program, &settings(), &options).unwrap_err();
-        segl::diagnostics::sort(&mut diagnostics, &report.sources);
-        assert!(
-            diagnostics
-                .iter()
-                .all(|d| name.starts_with(d.code.as_str())),
-            "{name}: {diagnostics:?}"
-        );
-        let shown = segl::diagnostics::render::plain(&diagnostics, &report.sources);
-        insta::assert_snapshot!(format!("sql_error_{name}"), shown);
+        for wanted in &fixture.dialects {
+            let (dialect, _) = Dialect::ALL
+                .into_iter()
+                .find(|(_, n)| n == wanted)
+                .unwrap_or_else(|| panic!("{name}/sql.toml: no dialect {wanted}"));
+            dialects_seen.insert(wanted.clone());
+            let options = Options {
+                dialect,
+                rules: None,
+                tables: std::collections::HashMap::new(),
+                as_of_param: fixture
+                    .as_of_param
+                    .as_deref()
+                    .map(|p| ParamName::new(p).unwrap()),
+            };
+            let Err(mut diagnostics) = compile(&program, &settings(), &options) else {
+                panic!("{name}: {wanted} compiles");
+            };
+            segl::diagnostics::sort(&mut diagnostics, &report.sources);
+            assert!(
+                diagnostics
+                    .iter()
+                    .all(|d| name.starts_with(d.code.as_str())),
+                "{name} ({wanted}): {diagnostics:?}"
+            );
+            let shown = segl::diagnostics::render::plain(&diagnostics, &report.sources);
+            if fixture.dialects.len() == 1 && wanted == "sqlite" {
+                insta::assert_snapshot!(format!("sql_error_{name}"), shown);
+            } else {
+                insta::assert_snapshot!(format!("sql_error_{name}_{wanted}"), shown);
+            }
+        }
     }
+    // Every dialect is refused somewhere, so a fixture for each shows its words.
+    assert_eq!(dialects_seen.len(), Dialect::ALL.len(), "{dialects_seen:?}");
 }
 
 /// The as-of dates of the engine comparisons: a month end, the days the clocks change in

@@ -34,6 +34,8 @@ fi
 export SEGL_SPARK_PYTHON="$venv/bin/python"
 export SEGL_SQL_ENGINES=spark
 # The example project with a written date, the calendar edge cases (tests/fixtures/sql-run/dates)
-# with written dates and the as-of parameter, and the example project with the parameter.
+# with written dates and the as-of parameter, the example project with the parameter, and the
+# patterns whose meaning differs between engines (tests/fixtures/sql-engines/regex-meaning).
 cargo test --test it "$@" -- --nocapture spark_computes_what_segl_run_computes \
-    date_arithmetic_on_spark_is_what_segl_run_computes as_of_param_on_spark_gives_the_rows_of_the_date
+    date_arithmetic_on_spark_is_what_segl_run_computes as_of_param_on_spark_gives_the_rows_of_the_date \
+    patterns_on_spark_match_what_segl_run_matches
