@@ -167,10 +167,13 @@ impl KeyIndex {
         let mut more: HashMap<u64, Vec<u32>> = HashMap::new();
         hashes(keys, |i, h| {
             let row = u32::try_from(i).unwrap_or(u32::MAX);
-            if first.contains_key(&h) {
-                more.entry(h).or_default().push(row);
-            } else {
-                first.insert(h, row);
+            match first.entry(h) {
+                std::collections::hash_map::Entry::Occupied(_) => {
+                    more.entry(h).or_default().push(row);
+                }
+                std::collections::hash_map::Entry::Vacant(e) => {
+                    e.insert(row);
+                }
             }
         });
         Some(KeyIndex {

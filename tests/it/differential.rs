@@ -1504,16 +1504,16 @@ fn one_case(rules: &Rules, data: &Data) -> Result<(), TestCaseError> {
         (Err(_), Err(_)) => Vec::new(),
     };
     // The same data as Parquet files, the big ones read piece by piece, two records a piece.
-    if found.is_empty() {
-        if let (Ok(r), Some(streamed)) = (&reference, streamed(&program, &dataset, &settings)) {
-            found = match streamed {
-                Ok(e) => differences(&program, &e.memberships, r)
-                    .into_iter()
-                    .map(|d| format!("read piece by piece: {d}"))
-                    .collect(),
-                Err(e) => vec![format!("the engine failed reading piece by piece: {e}")],
-            };
-        }
+    if let (true, Ok(r)) = (found.is_empty(), &reference)
+        && let Some(streamed) = streamed(&program, &dataset, &settings)
+    {
+        found = match streamed {
+            Ok(e) => differences(&program, &e.memberships, r)
+                .into_iter()
+                .map(|d| format!("read piece by piece: {d}"))
+                .collect(),
+            Err(e) => vec![format!("the engine failed reading piece by piece: {e}")],
+        };
     }
     if found.is_empty() {
         if let Ok(e) = &engine {

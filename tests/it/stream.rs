@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use datafusion::arrow::array::{ArrayRef, Decimal128Array, RecordBatch, StringArray};
-use datafusion::arrow::datatypes::{DataType, Field, Schema};
+use datafusion::arrow::datatypes::{Field, Schema};
 use segl::check::{ProjectInput, RawFile, check_project};
 use segl::diagnostics::render;
 use segl::engine::load::stream::Streaming;
@@ -223,9 +223,11 @@ fn run_streamed(
             let mut text = render::plain(&e.diagnostics, map);
             for m in &e.memberships {
                 text.push_str(
-                    &datafusion::arrow::util::pretty::pretty_format_batches(&[m.batch.clone()])
-                        .unwrap()
-                        .to_string(),
+                    &datafusion::arrow::util::pretty::pretty_format_batches(std::slice::from_ref(
+                        &m.batch,
+                    ))
+                    .unwrap()
+                    .to_string(),
                 );
             }
             Ok(text)
@@ -260,7 +262,7 @@ fn run_whole(
     let mut text = render::plain(&loaded.diagnostics, map);
     for m in &e.memberships {
         text.push_str(
-            &datafusion::arrow::util::pretty::pretty_format_batches(&[m.batch.clone()])
+            &datafusion::arrow::util::pretty::pretty_format_batches(std::slice::from_ref(&m.batch))
                 .unwrap()
                 .to_string(),
         );

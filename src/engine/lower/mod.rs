@@ -854,7 +854,7 @@ impl Planner<'_> {
         &mut self,
         plan: &AggregatePlan<'_>,
         links: Option<Arc<UInt32Array>>,
-    ) -> Result<(Option<DataFrame>, Vec<(usize, DataFrame)>)> {
+    ) -> Result<Grouped> {
         let (mut child_frame, cols) = self.frame(plan.child, plan.wanted, plan.needed_by)?;
         // The row of the record each related record belongs to.
         let links = match links {
@@ -1938,10 +1938,8 @@ fn spread(batch: &RecordBatch, rows: &str, len: usize) -> Result<HashMap<String,
     // For each position, the batch row whose value goes there.
     let mut source: Vec<Option<u32>> = vec![None; len];
     for (i, r) in at.iter().enumerate() {
-        if let Some(r) = r {
-            if let Some(slot) = source.get_mut(r as usize) {
-                *slot = u32::try_from(i).ok();
-            }
+        if let Some(slot) = r.and_then(|r| source.get_mut(r as usize)) {
+            *slot = u32::try_from(i).ok();
         }
     }
     let source = UInt32Array::from(source);
@@ -1978,6 +1976,10 @@ fn count_pairs(pairs: DataFrame, i: usize) -> Result<DataFrame> {
         vec![agg::count(ident(ITEM)).alias(part(i))],
     )?)
 }
+
+/// The grouped plan of some aggregates (none when all are distinct counts), and the plan of
+/// each distinct count's (parent, value) pairs with the aggregate's position.
+type Grouped = (Option<DataFrame>, Vec<(usize, DataFrame)>);
 
 /// Some aggregates over one relation, and what they need from the related records.
 struct AggregatePlan<'a> {
