@@ -679,19 +679,23 @@ impl Planner<'_> {
         if let Some(piece) = empty {
             each(self, piece)?;
         }
-        let stream = streaming::read_ahead(stream, |piece, errors| match piece {
-            Err(d) => {
-                self.found.push(d);
-                broken = true;
-                Ok(false)
-            }
-            // With an error found, the results cannot be used; read on only to count problems.
-            Ok(_) if errors => Ok(true),
-            Ok(piece) => each(self, piece).map(|()| true),
-        })?;
+        let read = streaming::read_ahead(
+            stream,
+            |_| (),
+            |piece, errors| match piece {
+                Err(d) => {
+                    self.found.push(d);
+                    broken = true;
+                    Ok(false)
+                }
+                // With an error found, the results cannot be used.
+                Ok(_) if errors => Ok(true),
+                Ok((piece, ())) => each(self, piece).map(|()| true),
+            },
+        )?;
         self.tables.remove(&entity);
-        let errors = broken || stream.has_errors();
-        self.found.extend(stream.finish());
+        let errors = broken || read.errors;
+        self.found.extend(read.problems);
         if errors {
             return Err(EngineError::Data(std::mem::take(&mut self.found)));
         }
@@ -987,62 +991,71 @@ impl Planner<'_> {
         let mut missing = streaming::Missing::default();
         let mut offset = 0usize;
         let mut broken = false;
-        let mut each = |planner: &mut Self, piece: RecordBatch| -> Result<()> {
-            let rows = piece.num_rows();
-            let links = piece.column(plan.via.index());
-            let resolved = index.resolve(links).ok_or_else(|| {
-                EngineError::Engine(format!(
-                    "internal: the links of `{}` cannot be compared with their keys",
-                    plan.needed_by
-                ))
-            })?;
-            missing.note(links, &resolved, offset);
-            offset += rows;
-            planner
-                .tables
-                .insert(plan.child, memtable(&piece, planner.partitions())?);
-            let (grouped, distinct) = planner.grouped(plan, Some(Arc::new(resolved)))?;
-            for (i, df) in distinct {
-                let batch = planner.run(df)?;
-                pairs.entry(i).or_default().push(batch);
-            }
-            if let Some(grouped) = grouped {
-                let batch = planner.run(grouped)?;
-                let rows_of = batch
-                    .column_by_name(PARENT)
-                    .ok_or_else(|| EngineError::Engine("internal: no parent rows".into()))?
-                    .as_primitive::<datafusion::arrow::datatypes::UInt32Type>()
-                    .clone();
-                for (field, column) in batch.schema().fields().iter().zip(batch.columns()) {
-                    if field.name() == PARENT {
-                        continue;
-                    }
-                    let merge = merge_of(plan, field.name());
-                    let acc = dense.entry(field.name().clone()).or_insert_with(|| {
-                        streaming::Dense::new(merge, column.data_type(), parents)
-                    });
-                    acc.take(&rows_of, column)?;
+        let mut each =
+            |planner: &mut Self, piece: RecordBatch, resolved: Option<UInt32Array>| -> Result<()> {
+                let rows = piece.num_rows();
+                let links = piece.column(plan.via.index());
+                let resolved = resolved.ok_or_else(|| {
+                    EngineError::Engine(format!(
+                        "internal: the links of `{}` cannot be compared with their keys",
+                        plan.needed_by
+                    ))
+                })?;
+                missing.note(links, &resolved, offset);
+                offset += rows;
+                planner
+                    .tables
+                    .insert(plan.child, memtable(&piece, planner.partitions())?);
+                let (grouped, distinct) = planner.grouped(plan, Some(Arc::new(resolved)))?;
+                for (i, df) in distinct {
+                    let batch = planner.run(df)?;
+                    pairs.entry(i).or_default().push(batch);
                 }
-            }
-            Ok(())
-        };
+                if let Some(grouped) = grouped {
+                    let batch = planner.run(grouped)?;
+                    let rows_of = batch
+                        .column_by_name(PARENT)
+                        .ok_or_else(|| EngineError::Engine("internal: no parent rows".into()))?
+                        .as_primitive::<datafusion::arrow::datatypes::UInt32Type>()
+                        .clone();
+                    for (field, column) in batch.schema().fields().iter().zip(batch.columns()) {
+                        if field.name() == PARENT {
+                            continue;
+                        }
+                        let merge = merge_of(plan, field.name());
+                        let acc = dense.entry(field.name().clone()).or_insert_with(|| {
+                            streaming::Dense::new(merge, column.data_type(), parents)
+                        });
+                        acc.take(&rows_of, column)?;
+                    }
+                }
+                Ok(())
+            };
         // A file without records still gives each aggregate its type: one empty piece.
         if spec.rows == 0 {
-            each(self, empty_piece(p, plan.child)?)?;
+            let piece = empty_piece(p, plan.child)?;
+            let resolved = index.resolve(piece.column(plan.via.index()));
+            each(self, piece, resolved)?;
         }
-        let stream = streaming::read_ahead(stream, |piece, errors| match piece {
-            Err(d) => {
-                self.found.push(d);
-                broken = true;
-                Ok(false)
-            }
-            // With an error found, the results cannot be used; read on only to count problems.
-            Ok(_) if errors => Ok(true),
-            Ok(piece) => each(self, piece).map(|()| true),
-        })?;
+        // Links are resolved on the reading thread.
+        let via = plan.via.index();
+        let read = streaming::read_ahead(
+            stream,
+            |piece| index.resolve(piece.column(via)),
+            |piece, errors| match piece {
+                Err(d) => {
+                    self.found.push(d);
+                    broken = true;
+                    Ok(false)
+                }
+                // With an error found, the results cannot be used.
+                Ok(_) if errors => Ok(true),
+                Ok((piece, resolved)) => each(self, piece, resolved).map(|()| true),
+            },
+        )?;
         self.tables.remove(&plan.child);
-        let errors = broken || stream.has_errors();
-        self.found.extend(stream.finish());
+        let errors = broken || read.errors;
+        self.found.extend(read.problems);
         if errors {
             return Err(EngineError::Data(std::mem::take(&mut self.found)));
         }
@@ -2073,8 +2086,36 @@ fn memtable(batch: &RecordBatch, parts: usize) -> Result<Arc<MemTable>> {
 
 /// `array` with its unknown values replaced by the zero of its type.
 fn fill_zero(array: &ArrayRef) -> Result<ArrayRef> {
+    // Whole numbers, exact decimals and floats: the values with zeros where unknown.
+    fn zeroed<T: datafusion::arrow::datatypes::ArrowPrimitiveType>(
+        array: &ArrayRef,
+    ) -> Option<ArrayRef> {
+        let a = array.as_primitive_opt::<T>()?;
+        let values: Vec<T::Native> = (0..a.len())
+            .map(|i| {
+                if a.is_valid(i) {
+                    a.value(i)
+                } else {
+                    T::Native::default()
+                }
+            })
+            .collect();
+        let out = datafusion::arrow::array::PrimitiveArray::<T>::new(values.into(), None)
+            .with_data_type(array.data_type().clone());
+        Some(Arc::new(out))
+    }
+    use datafusion::arrow::datatypes::{Decimal128Type, Float64Type, Int64Type};
     if array.null_count() == 0 {
         return Ok(Arc::clone(array));
+    }
+    let fast = match array.data_type() {
+        DataType::Int64 => zeroed::<Int64Type>(array),
+        DataType::Float64 => zeroed::<Float64Type>(array),
+        DataType::Decimal128(..) => zeroed::<Decimal128Type>(array),
+        _ => None,
+    };
+    if let Some(f) = fast {
+        return Ok(f);
     }
     let zero = ScalarValue::new_zero(array.data_type())?.to_scalar()?;
     let known = datafusion::arrow::compute::is_not_null(array.as_ref())?;

@@ -197,29 +197,51 @@ fn row_level(p: &Program, e: &Expr, seen: &mut HashSet<usize>) -> bool {
     }
 }
 
-/// Reads `stream`'s pieces on a thread of its own and hands each to `take` (with whether a
-/// problem so far is an error), so that reading the next piece overlaps with evaluating this
-/// one. `take` returns whether to go on. Gives the stream back for its problems.
+/// What reading a file piece by piece found: whether a problem is an error, and every problem.
+pub struct Read {
+    pub errors: bool,
+    pub problems: Vec<Diagnostic>,
+}
+
+/// Reads `stream`'s pieces on a thread of its own, `prepare`s each there, and hands it to
+/// `take` (with whether a problem so far is an error), so that reading and preparing the next
+/// piece overlaps with evaluating this one. `take` returns whether to go on.
 ///
 /// # Errors
 /// What `take` fails with, or when the reading thread fails.
-pub fn read_ahead<'p>(
-    mut stream: Stream<'p>,
-    mut take: impl FnMut(std::result::Result<RecordBatch, Diagnostic>, bool) -> Result<bool>,
-) -> Result<Stream<'p>> {
+pub fn read_ahead<X: Send>(
+    mut stream: Stream<'_>,
+    prepare: impl Fn(&RecordBatch) -> X + Send,
+    mut take: impl FnMut(std::result::Result<(RecordBatch, X), Diagnostic>, bool) -> Result<bool>,
+) -> Result<Read> {
     std::thread::scope(|scope| {
         let (tx, rx) = std::sync::mpsc::sync_channel(1);
         let reader = scope.spawn(move || {
             while let Some(piece) = stream.next_piece() {
                 let errors = stream.has_errors();
+                // A piece after an error is only read for its problems.
+                let piece = piece.map(|p| {
+                    let extra = (!errors).then(|| prepare(&p));
+                    (p, extra)
+                });
                 if tx.send((piece, errors)).is_err() {
                     break;
                 }
             }
-            stream
+            // The checks over the whole file (repeated keys) run here too.
+            let errors = stream.has_errors();
+            Read {
+                errors,
+                problems: stream.finish(),
+            }
         });
         let mut outcome = Ok(());
         while let Ok((piece, errors)) = rx.recv() {
+            let piece = match piece {
+                Ok((p, Some(x))) => Ok((p, x)),
+                Ok((_, None)) => continue,
+                Err(d) => Err(d),
+            };
             match take(piece, errors) {
                 Ok(true) => {}
                 Ok(false) => break,
@@ -230,10 +252,10 @@ pub fn read_ahead<'p>(
             }
         }
         drop(rx);
-        let stream = reader
+        let read = reader
             .join()
             .map_err(|_| engine("reading a data file failed unexpectedly"))?;
-        outcome.map(|()| stream)
+        outcome.map(|()| read)
     })
 }
 
