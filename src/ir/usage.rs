@@ -11,7 +11,9 @@ use std::collections::HashSet;
 use super::{EntityId, Expr, ExprKind, FieldRef, Program, RelationKind, RelationRef};
 use super::{ScoreId, SegmentId, TierSetId};
 
-/// The entities and fields some rules read. An entity that is read always has its key.
+/// The entities and fields some rules read. The key of an entity is read when rules are
+/// evaluated for its records or a relation links to them; records that rules only aggregate
+/// (the orders in `count(orders)`) are not told apart by key.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Usage {
     /// Per entity, per field: is it read?
@@ -83,7 +85,7 @@ impl Usage {
             walker.score(*id);
         }
         for (entity, e) in extra {
-            walker.entity(*entity);
+            walker.keyed(*entity);
             walker.expr(e);
         }
         usage
@@ -114,14 +116,16 @@ struct Walker<'a> {
 
 impl Walker<'_> {
     fn entity(&mut self, entity: EntityId) {
-        let Some(read) = self.usage.entities.get_mut(entity.index()) else {
-            return;
-        };
-        if !*read {
+        if let Some(read) = self.usage.entities.get_mut(entity.index()) {
             *read = true;
-            let key = self.program.entity(entity).key;
-            self.field(FieldRef { entity, field: key });
         }
+    }
+
+    /// An entity whose records are told apart by their key: one with rules of its own (one
+    /// membership row per key), or the one a relation links to.
+    fn keyed(&mut self, entity: EntityId) {
+        let key = self.program.entity(entity).key;
+        self.field(FieldRef { entity, field: key });
     }
 
     fn field(&mut self, field: FieldRef) {
@@ -142,19 +146,16 @@ impl Walker<'_> {
         self.entity(relation.entity);
         self.entity(rel.target);
         self.field(rel.via);
-        if rel.kind == RelationKind::One {
-            let key = self.program.entity(rel.target).key;
-            self.field(FieldRef {
-                entity: rel.target,
-                field: key,
-            });
+        match rel.kind {
+            RelationKind::One => self.keyed(rel.target),
+            RelationKind::Many => self.keyed(relation.entity),
         }
     }
 
     fn segment(&mut self, id: SegmentId) {
         if self.seen.segments.insert(id.index()) {
             let s = &self.program.segments[id.index()];
-            self.entity(s.entity);
+            self.keyed(s.entity);
             self.expr(&s.condition);
         }
     }
@@ -162,7 +163,7 @@ impl Walker<'_> {
     fn tier_set(&mut self, id: TierSetId) {
         if self.seen.tier_sets.insert(id.index()) {
             let t = &self.program.tier_sets[id.index()];
-            self.entity(t.entity);
+            self.keyed(t.entity);
             for row in &t.rows {
                 if let Some(c) = &row.condition {
                     self.expr(c);
@@ -174,7 +175,7 @@ impl Walker<'_> {
     fn score(&mut self, id: ScoreId) {
         if self.seen.scores.insert(id.index()) {
             let s = &self.program.scores[id.index()];
-            self.entity(s.entity);
+            self.keyed(s.entity);
             for rule in &s.rules {
                 self.expr(&rule.condition);
             }

@@ -6,6 +6,7 @@
 //! and projections for definitions, segments, tiers and scores. Every column name is unique
 //! within a run (`c0`, `c1`, ...), so joins never clash.
 
+mod dense;
 mod population;
 pub mod streaming;
 pub mod time;
@@ -24,6 +25,7 @@ use datafusion::functions::expr_fn as f;
 use datafusion::functions_aggregate::expr_fn as agg;
 use datafusion::functions_nested::expr_fn as nested;
 use datafusion::logical_expr::{cast, lit, not, when};
+use datafusion::physical_plan::ExecutionPlan;
 use datafusion::prelude::{Expr as Df, SessionConfig, SessionContext, ident};
 
 use crate::engine::{Dataset, Membership, RunSettings, types};
@@ -444,6 +446,7 @@ impl Planner<'_> {
         for (relation, lookups) in std::mem::take(&mut needs.lookups) {
             self.join_lookups(&mut frame, relation, &lookups)?;
         }
+        self.prefetch_populations(entity, wanted)?;
         let mut names = Vec::new();
         for e in wanted {
             names.push(self.column(&mut frame, e)?);
@@ -570,6 +573,22 @@ impl Planner<'_> {
         udf::gather(&name, array).call(vec![rows])
     }
 
+    /// Runs a plan and hands its batches to `each` as they come.
+    fn stream_into(
+        &self,
+        df: DataFrame,
+        mut each: impl FnMut(&RecordBatch) -> Result<()>,
+    ) -> Result<()> {
+        use futures::StreamExt as _;
+        self.runtime.block_on(async {
+            let mut stream = df.execute_stream().await?;
+            while let Some(batch) = stream.next().await {
+                each(&batch?)?;
+            }
+            Ok(())
+        })
+    }
+
     /// Runs a plan and returns its rows as one batch.
     fn run(&self, df: DataFrame) -> Result<RecordBatch> {
         // The plan's schema, so a plan without rows still has its columns.
@@ -599,7 +618,7 @@ impl Planner<'_> {
         let order: Vec<u32> = match self.data.table(entity) {
             Some(t) if t.batch.num_rows() == rows.len() => {
                 let keys = t.batch.column(self.program.entity(entity).key.index());
-                let sorted = datafusion::arrow::compute::sort_to_indices(keys, None, None)?;
+                let sorted = key_order(keys)?;
                 sorted
                     .values()
                     .iter()
@@ -659,12 +678,41 @@ impl Planner<'_> {
         } else {
             None
         };
+        // The plan is made once, for the first piece, and then reads each further piece in
+        // its place: planning anew for every piece would cost more than evaluating some.
+        let mut made: Option<PiecePlan> = None;
         let mut each = |planner: &mut Self, piece: RecordBatch| -> Result<()> {
-            planner
-                .tables
-                .insert(entity, memtable(&piece, planner.partitions())?);
-            let (df, unknown_cols) = planner.entity_plan(entity, outputs)?;
-            let batch = planner.run(df)?;
+            let split = partitioned(&piece, planner.partitions())?;
+            let reused = match &made {
+                Some(plan) => plan.reading(&split)?,
+                None => None,
+            };
+            let (plan, unknown_cols) = match (reused, &made) {
+                (Some(physical), Some(first)) => (physical, first.unknown_cols.clone()),
+                _ => {
+                    let table = Arc::new(MemTable::try_new(split.0.clone(), split.1.clone())?);
+                    planner.tables.insert(entity, table);
+                    let (df, unknown_cols) = planner.entity_plan(entity, outputs)?;
+                    let task = Arc::new(df.task_ctx());
+                    let physical = planner.runtime.block_on(df.create_physical_plan())?;
+                    made = Some(PiecePlan {
+                        physical: physical.clone(),
+                        schema: split.0.clone(),
+                        parts: split.1.len(),
+                        task,
+                        unknown_cols: unknown_cols.clone(),
+                    });
+                    (physical, unknown_cols)
+                }
+            };
+            let Some(first) = &made else {
+                return Err(EngineError::Engine("internal: no plan".into()));
+            };
+            let schema = plan.schema();
+            let batches = planner
+                .runtime
+                .block_on(datafusion::physical_plan::collect(plan, first.task.clone()))?;
+            let batch = concat_batches(&schema, &batches)?;
             let keep: Vec<usize> = (0..batch.num_columns())
                 .filter(|i| batch.schema().field(*i).name() != ROW)
                 .collect();
@@ -705,7 +753,7 @@ impl Planner<'_> {
         let whole = concat_batches(&first.schema(), &results)?;
         drop(results);
         // In key order (the key is the first column).
-        let order = datafusion::arrow::compute::sort_to_indices(whole.column(0), None, None)?;
+        let order = key_order(whole.column(0))?;
         let columns = whole
             .columns()
             .iter()
@@ -807,15 +855,20 @@ impl Planner<'_> {
         let columns = if self.data.streamed(child).is_some() {
             self.aggregate_pieces(&plan, relation, parents)?
         } else {
-            let (grouped, distinct) = self.grouped(&plan, None)?;
+            let plans = self.grouped(&plan, None)?;
             let mut columns: HashMap<String, ArrayRef> = HashMap::new();
-            for (i, pairs) in distinct {
+            for (i, pairs) in plans.distinct {
                 let batch = self.run(count_pairs(pairs, i)?)?;
                 columns.extend(spread(&batch, PARENT, parents)?);
             }
-            if let Some(grouped) = grouped {
+            if let Some(grouped) = plans.grouped {
                 let batch = self.run(grouped)?;
                 columns.extend(spread(&batch, PARENT, parents)?);
+            }
+            if let Some((df, specs)) = plans.dense {
+                let mut sums = dense::Aggregates::new(specs, parents);
+                self.stream_into(df, |batch| sums.take(batch, PARENT))?;
+                columns.extend(sums.finish()?);
             }
             columns
         };
@@ -866,16 +919,35 @@ impl Planner<'_> {
             None => self.link(plan.child, plan.via, plan.parent, plan.needed_by)?,
         };
         let linked = self.gather(links, ident(child_frame.row.clone()));
-        let child_df = child_frame
-            .df()?
-            .with_column(PARENT, linked)?
-            .filter(ident(PARENT).is_not_null())?;
+        let linked_df = child_frame.df()?.with_column(PARENT, linked)?;
+        // Records without a parent count for nobody (the dense sums skip them themselves).
+        let child_df = linked_df.clone().filter(ident(PARENT).is_not_null())?;
         let mut agg_exprs = Vec::new();
         let mut distinct: Vec<(usize, DataFrame)> = Vec::new();
+        let mut specs: Vec<dense::Spec> = Vec::new();
+        let mut dense_cols: Vec<(usize, String)> = Vec::new();
         for (i, ((_, e), (w, filt, v))) in plan.aggs.iter().zip(plan.slots).enumerate() {
-            let ExprKind::Aggregate { func, .. } = &e.kind else {
+            let ExprKind::Aggregate { func, value, .. } = &e.kind else {
                 continue;
             };
+            if dense::handles(*func, value.as_deref().map(|x| &x.ty)) {
+                // Named by their position among the wanted values, so that every piece of a
+                // file read piece by piece names them alike.
+                let name = |k: &Option<usize>| k.map(|k| format!("#c{k}"));
+                for k in [w, filt, v].into_iter().flatten() {
+                    if !dense_cols.iter().any(|(at, _)| at == k) {
+                        dense_cols.push((*k, cols[*k].clone()));
+                    }
+                }
+                specs.push(dense::Spec {
+                    index: i,
+                    func: *func,
+                    window: name(w),
+                    filter: name(filt),
+                    value: name(v),
+                });
+                continue;
+            }
             let w = w.map(|k| ident(cols[k].clone()));
             let filt = filt.map(|k| ident(cols[k].clone()));
             let v = v.map(|k| ident(cols[k].clone()));
@@ -945,9 +1017,24 @@ impl Planner<'_> {
         let grouped = if agg_exprs.is_empty() {
             None
         } else {
-            Some(child_df.aggregate(vec![ident(PARENT)], agg_exprs)?)
+            Some(child_df.clone().aggregate(vec![ident(PARENT)], agg_exprs)?)
         };
-        Ok((grouped, distinct))
+        let dense = if specs.is_empty() {
+            None
+        } else {
+            let mut select = vec![ident(PARENT)];
+            select.extend(
+                dense_cols
+                    .iter()
+                    .map(|(k, c)| ident(c.clone()).alias(format!("#c{k}"))),
+            );
+            Some((linked_df.select(select)?, specs))
+        };
+        Ok(Grouped {
+            dense,
+            grouped,
+            distinct,
+        })
     }
 
     /// Aggregates over a relation whose records are read piece by piece: each piece is grouped
@@ -987,6 +1074,7 @@ impl Planner<'_> {
         )
         .map_err(EngineError::Data)?;
         let mut dense: HashMap<String, streaming::Dense> = HashMap::new();
+        let mut added: Option<dense::Aggregates> = None;
         let mut pairs: BTreeMap<usize, Vec<RecordBatch>> = BTreeMap::new();
         let mut missing = streaming::Missing::default();
         let mut offset = 0usize;
@@ -1006,12 +1094,16 @@ impl Planner<'_> {
                 planner
                     .tables
                     .insert(plan.child, memtable(&piece, planner.partitions())?);
-                let (grouped, distinct) = planner.grouped(plan, Some(Arc::new(resolved)))?;
-                for (i, df) in distinct {
+                let plans = planner.grouped(plan, Some(Arc::new(resolved)))?;
+                for (i, df) in plans.distinct {
                     let batch = planner.run(df)?;
                     pairs.entry(i).or_default().push(batch);
                 }
-                if let Some(grouped) = grouped {
+                if let Some((df, specs)) = plans.dense {
+                    let sums = added.get_or_insert_with(|| dense::Aggregates::new(specs, parents));
+                    planner.stream_into(df, |batch| sums.take(batch, PARENT))?;
+                }
+                if let Some(grouped) = plans.grouped {
                     let batch = planner.run(grouped)?;
                     let rows_of = batch
                         .column_by_name(PARENT)
@@ -1082,6 +1174,9 @@ impl Planner<'_> {
         let mut columns: HashMap<String, ArrayRef> = HashMap::new();
         for (name, acc) in dense {
             columns.insert(name, acc.finish()?);
+        }
+        if let Some(sums) = added {
+            columns.extend(sums.finish()?);
         }
         // Aggregates no piece had values for (an empty file, say) are unknown everywhere.
         for (i, ((_, e), _)) in plan.aggs.iter().zip(plan.slots).enumerate() {
@@ -1832,6 +1927,174 @@ impl Planner<'_> {
         self.take_computed(frame, key)
     }
 
+    /// Computes, before the entity's plan is built, every population function its rules use
+    /// whose value and group use no other population function: their values and groups come
+    /// from one plan, and the functions are ranked side by side on all CPUs.
+    fn prefetch_populations(&mut self, entity: EntityId, roots: &[Expr]) -> Result<()> {
+        let mut found: Vec<(String, PopFunc, Expr, Option<Expr>)> = Vec::new();
+        let mut seen: HashSet<String> = HashSet::new();
+        for r in roots {
+            self.leaf_populations(entity, r, &mut found, &mut seen);
+        }
+        found.retain(|(key, ..)| !self.computed.contains_key(&(entity, key.clone())));
+        if found.len() < 2 {
+            return Ok(());
+        }
+        let threads = std::thread::available_parallelism()
+            .map_or(1, std::num::NonZero::get)
+            .max(1);
+        // As many at a time as there are CPUs, so that memory holds only their columns.
+        for batch in found.chunks(threads) {
+            self.rank_together(entity, batch)?;
+        }
+        Ok(())
+    }
+
+    /// Computes some population functions of `entity` at once: their values and groups from one
+    /// plan, each function ranked on a thread of its own.
+    fn rank_together(
+        &mut self,
+        entity: EntityId,
+        found: &[(String, PopFunc, Expr, Option<Expr>)],
+    ) -> Result<()> {
+        let p = self.program;
+        let mut wanted = Vec::new();
+        for (_, _, v, w) in found {
+            wanted.push(v.clone());
+            if let Some(w) = w {
+                wanted.push(w.clone());
+            }
+        }
+        let name = &p.entity(entity).name;
+        let rows = self.rows_of(entity, name)?;
+        let (mut narrow, cols) = self.frame(entity, &wanted, name)?;
+        let mut select = vec![ident(narrow.row.clone())];
+        let mut at = 0;
+        for (i, (_, _, _, w)) in found.iter().enumerate() {
+            select.push(ident(cols[at].clone()).alias(format!("v{i}")));
+            at += 1;
+            if w.is_some() {
+                select.push(ident(cols[at].clone()).alias(format!("w{i}")));
+                at += 1;
+            }
+        }
+        let batch = self.run(narrow.df()?.select(select)?)?;
+        let mut by_row = spread(&batch, &narrow.row, rows)?;
+        drop(batch);
+        let mut work = Vec::new();
+        for (i, (key, func, _, _)) in found.iter().enumerate() {
+            let v = by_row
+                .remove(&format!("v{i}"))
+                .ok_or_else(|| EngineError::Engine("internal: no ranked value".into()))?;
+            let w = by_row.remove(&format!("w{i}"));
+            work.push((key.clone(), *func, v, w));
+        }
+        let results: Vec<Result<(String, ArrayRef)>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = work
+                .iter()
+                .map(|(key, func, v, w)| {
+                    scope.spawn(move || {
+                        population::compute(*func, v, w.as_ref()).map(|r| (key.clone(), r))
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.join().unwrap_or_else(|_| {
+                        Err(EngineError::Engine("ranking failed unexpectedly".into()))
+                    })
+                })
+                .collect()
+        });
+        for r in results {
+            let (key, array) = r?;
+            self.computed.insert((entity, key), array);
+        }
+        Ok(())
+    }
+
+    /// The population functions under `e` (in its own entity's rules) whose value and group use
+    /// no population function.
+    fn leaf_populations(
+        &self,
+        scope: EntityId,
+        e: &Expr,
+        found: &mut Vec<(String, PopFunc, Expr, Option<Expr>)>,
+        seen: &mut HashSet<String>,
+    ) {
+        let p = self.program;
+        let has_population = |x: &Expr| {
+            fn any(p: &Program, x: &Expr, depth: usize) -> bool {
+                if depth > 64 {
+                    return true;
+                }
+                match &x.kind {
+                    ExprKind::Population { .. } => true,
+                    ExprKind::Definition(id) => any(p, &p.definitions[id.index()].value, depth + 1),
+                    ExprKind::Segment(_) | ExprKind::Tier(_) | ExprKind::Score(_) => true,
+                    ExprKind::Aggregate { .. } | ExprKind::Lookup { .. } => false,
+                    _ => x.operands().into_iter().any(|c| any(p, c, depth + 1)),
+                }
+            }
+            any(p, x, 0)
+        };
+        match &e.kind {
+            ExprKind::Population {
+                func,
+                entity,
+                value,
+                within,
+            } => {
+                let key = self.key(e);
+                if *entity != scope || !seen.insert(key.clone()) {
+                    return;
+                }
+                if has_population(value) || within.as_deref().is_some_and(has_population) {
+                    return;
+                }
+                found.push((
+                    key,
+                    *func,
+                    value.as_ref().clone(),
+                    within.as_deref().cloned(),
+                ));
+            }
+            ExprKind::Aggregate { .. } | ExprKind::Lookup { .. } => {}
+            ExprKind::Definition(id) => {
+                if seen.insert(format!("definition {}", id.0)) {
+                    self.leaf_populations(scope, &p.definitions[id.index()].value, found, seen);
+                }
+            }
+            ExprKind::Segment(id) => {
+                if seen.insert(format!("segment {}", id.0)) {
+                    self.leaf_populations(scope, &p.segments[id.index()].condition, found, seen);
+                }
+            }
+            ExprKind::Tier(id) => {
+                if seen.insert(format!("tiers {}", id.0)) {
+                    for row in &p.tier_sets[id.index()].rows {
+                        if let Some(c) = &row.condition {
+                            self.leaf_populations(scope, c, found, seen);
+                        }
+                    }
+                }
+            }
+            ExprKind::Score(id) => {
+                if seen.insert(format!("score {}", id.0)) {
+                    for rule in &p.scores[id.index()].rules {
+                        self.leaf_populations(scope, &rule.condition, found, seen);
+                    }
+                }
+            }
+            _ => {
+                for c in e.operands() {
+                    self.leaf_populations(scope, c, found, seen);
+                }
+            }
+        }
+    }
+
     /// The plan for one entity: key, outputs, and flags for the unknown-value counts.
     fn entity_plan(
         &mut self,
@@ -1990,9 +2253,16 @@ fn count_pairs(pairs: DataFrame, i: usize) -> Result<DataFrame> {
     )?)
 }
 
-/// The grouped plan of some aggregates (none when all are distinct counts), and the plan of
-/// each distinct count's (parent, value) pairs with the aggregate's position.
-type Grouped = (Option<DataFrame>, Vec<(usize, DataFrame)>);
+/// The plans of some aggregates over related records.
+struct Grouped {
+    /// Aggregates added up per parent row (`dense`): the plan of what each related record
+    /// contributes, with [`PARENT`], and the aggregates.
+    dense: Option<(DataFrame, Vec<dense::Spec>)>,
+    /// The query engine's grouped plan of the others (none when there are none).
+    grouped: Option<DataFrame>,
+    /// The plan of each distinct count's (parent, value) pairs, with the aggregate's position.
+    distinct: Vec<(usize, DataFrame)>,
+}
 
 /// Some aggregates over one relation, and what they need from the related records.
 struct AggregatePlan<'a> {
@@ -2042,7 +2312,89 @@ fn empty_piece(p: &Program, entity: EntityId) -> Result<RecordBatch> {
 }
 
 /// A query-engine table of a batch and its row numbers ([`ROW`]), in `parts` partitions.
+/// The positions of `keys` in ascending order. Files are often written in key order already:
+/// one comparison of each key with the next finds that out, and no sort is needed.
+fn key_order(keys: &ArrayRef) -> Result<UInt32Array> {
+    let n = keys.len();
+    if n > 1 && keys.null_count() == 0 {
+        let ascending = datafusion::arrow::compute::kernels::cmp::lt_eq(
+            &keys.slice(0, n - 1),
+            &keys.slice(1, n - 1),
+        )?;
+        if ascending.null_count() == 0 && ascending.true_count() == n - 1 {
+            let n = u32::try_from(n).map_err(|_| {
+                EngineError::Unsupported(
+                    "a table has more records than segl can evaluate in one run".into(),
+                )
+            })?;
+            return Ok(UInt32Array::from_iter_values(0..n));
+        }
+    }
+    Ok(datafusion::arrow::compute::sort_to_indices(
+        keys, None, None,
+    )?)
+}
+
+/// The physical plan that evaluates an entity's rules over one piece of its records, kept to
+/// evaluate the pieces after it.
+struct PiecePlan {
+    physical: Arc<dyn ExecutionPlan>,
+    /// The schema of the piece the plan was made for, and its number of partitions.
+    schema: datafusion::arrow::datatypes::SchemaRef,
+    parts: usize,
+    task: Arc<datafusion::execution::TaskContext>,
+    unknown_cols: Vec<UnknownFlag>,
+}
+
+impl PiecePlan {
+    /// The plan reading `table` where it read the first piece; `None` when the plan cannot be
+    /// reused (the tables are split into different numbers of partitions, or the plan does not
+    /// read the first piece the way segl expects), and a new plan is needed.
+    fn reading(&self, piece: &Partitioned) -> Result<Option<Arc<dyn ExecutionPlan>>> {
+        use datafusion::common::tree_node::{Transformed, TreeNode};
+        use datafusion::datasource::memory::MemorySourceConfig;
+        use datafusion::datasource::source::DataSourceExec;
+        let (schema, parts) = piece;
+        let (old, old_parts) = (&self.schema, self.parts);
+        if parts.len() != old_parts {
+            return Ok(None);
+        }
+        let mut replaced = 0;
+        let plan = self.physical.clone().transform_up(|node| {
+            let Some(exec) = node.downcast_ref::<DataSourceExec>() else {
+                return Ok(Transformed::no(node));
+            };
+            let Some(memory) = exec.data_source().downcast_ref::<MemorySourceConfig>() else {
+                return Ok(Transformed::no(node));
+            };
+            if !Arc::ptr_eq(&memory.original_schema(), old)
+                || memory.partitions().len() != old_parts
+            {
+                return Ok(Transformed::no(node));
+            }
+            replaced += 1;
+            let source =
+                MemorySourceConfig::try_new(parts, schema.clone(), memory.projection().clone())?
+                    .with_limit(datafusion::datasource::source::DataSource::fetch(memory));
+            let exec: Arc<dyn ExecutionPlan> = DataSourceExec::from_data_source(source);
+            Ok(Transformed::yes(exec))
+        })?;
+        Ok((replaced > 0).then_some(plan.data))
+    }
+}
+
 fn memtable(batch: &RecordBatch, parts: usize) -> Result<Arc<MemTable>> {
+    let (schema, partitions) = partitioned(batch, parts)?;
+    Ok(Arc::new(MemTable::try_new(schema, partitions)?))
+}
+
+/// A batch with its `#row` column, cut into `parts` partitions of about the same size.
+type Partitioned = (
+    datafusion::arrow::datatypes::SchemaRef,
+    Vec<Vec<RecordBatch>>,
+);
+
+fn partitioned(batch: &RecordBatch, parts: usize) -> Result<Partitioned> {
     let rows = u32::try_from(batch.num_rows()).map_err(|_| {
         EngineError::Unsupported(
             "a table has more records than segl can evaluate in one run".into(),
@@ -2081,7 +2433,7 @@ fn memtable(batch: &RecordBatch, parts: usize) -> Result<Arc<MemTable>> {
     if partitions.is_empty() {
         partitions.push(vec![batch.clone()]);
     }
-    Ok(Arc::new(MemTable::try_new(batch.schema(), partitions)?))
+    Ok((batch.schema(), partitions))
 }
 
 /// `array` with its unknown values replaced by the zero of its type.

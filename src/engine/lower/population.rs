@@ -33,20 +33,26 @@ pub fn compute(func: PopFunc, value: &ArrayRef, within: Option<&ArrayRef>) -> Re
         None => vec![0; n],
     };
     let keys = Keys::new(&value)?;
-    // Known values sorted by group, then value.
-    let mut known: Vec<usize> = (0..n).filter(|&i| value.is_valid(i)).collect();
-    match &keys {
-        Keys::Exact(k) => known.sort_unstable_by_key(|&i| (groups_of[i], k[i])),
-        Keys::Float(k) => known.sort_unstable_by(|&a, &b| {
-            groups_of[a]
-                .cmp(&groups_of[b])
-                .then_with(|| k[a].total_cmp(&k[b]))
-        }),
-        Keys::Other(cmp) => {
-            known
-                .sort_unstable_by(|&a, &b| groups_of[a].cmp(&groups_of[b]).then_with(|| cmp(a, b)));
+    // Known values sorted by group, then value. The sort keys are copied next to the row numbers
+    // so that sorting reads memory in order.
+    let rows = (0..n).filter(|&i| value.is_valid(i));
+    let known: Vec<usize> = match &keys {
+        Keys::Exact(k) => {
+            let mut v: Vec<(u32, i128, usize)> = rows.map(|i| (groups_of[i], k[i], i)).collect();
+            v.sort_unstable_by_key(|t| (t.0, t.1));
+            v.into_iter().map(|t| t.2).collect()
         }
-    }
+        Keys::Float(k) => {
+            let mut v: Vec<(u32, f64, usize)> = rows.map(|i| (groups_of[i], k[i], i)).collect();
+            v.sort_unstable_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.total_cmp(&b.1)));
+            v.into_iter().map(|t| t.2).collect()
+        }
+        Keys::Other(cmp) => {
+            let mut v: Vec<usize> = rows.collect();
+            v.sort_unstable_by(|&a, &b| groups_of[a].cmp(&groups_of[b]).then_with(|| cmp(a, b)));
+            v
+        }
+    };
     let same_value = |a: usize, b: usize| match &keys {
         Keys::Exact(k) => k[a] == k[b],
         Keys::Float(k) => k[a].total_cmp(&k[b]).is_eq(),

@@ -469,7 +469,7 @@ fn combine(merge: Merge, a: &ArrayRef, b: &ArrayRef) -> Result<ArrayRef> {
         boolean::or_kleene(&a_wins, &is_null(b.as_ref()).map_err(engine)?).map_err(engine)?;
     let keep_a =
         boolean::and(&is_not_null(a.as_ref()).map_err(engine)?, &a_wins).map_err(engine)?;
-    let keep_a = datafusion::arrow::compute::prep_null_mask_filter(&keep_a);
+    let keep_a = super::dense::known_true(&keep_a);
     zip(&keep_a, a, b).map_err(engine)
 }
 

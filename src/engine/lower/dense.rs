@@ -1,0 +1,407 @@
+//! Aggregates over related records added up in arrays with one slot per parent record.
+//!
+//! The query engine evaluates what each related record contributes (its window test, its
+//! `where`, its value) as plain columns; these functions then walk the rows once per aggregate
+//! and add each row into the slot of the parent it belongs to (its parent's row number). There is
+//! no hash table: the group of a row is its parent's position. Pieces of a file read piece by
+//! piece are added into the same arrays.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use datafusion::arrow::array::{
+    Array, ArrayRef, AsArray, BooleanArray, Decimal128Array, Float64Array, Int64Array, UInt32Array,
+};
+use datafusion::arrow::compute::{cast, prep_null_mask_filter};
+use datafusion::arrow::datatypes::{DataType, Decimal128Type, Float64Type, Int64Type};
+use datafusion::arrow::record_batch::RecordBatch;
+
+use super::EngineError;
+use crate::ir::{AggFunc, Type};
+
+type Result<T> = std::result::Result<T, EngineError>;
+
+fn engine(e: impl std::fmt::Display) -> EngineError {
+    EngineError::Engine(e.to_string())
+}
+
+/// Whether an aggregate of `func` over values of type `value` can be added up here (the others
+/// go through the query engine's grouped aggregation).
+#[must_use]
+pub fn handles(func: AggFunc, value: Option<&Type>) -> bool {
+    let numeric = |t: &Type| {
+        matches!(
+            t,
+            Type::Integer | Type::Decimal | Type::Number | Type::Percent
+        )
+    };
+    match func {
+        AggFunc::Count | AggFunc::Any | AggFunc::Every => true,
+        AggFunc::Sum | AggFunc::Avg => value.is_none_or(numeric),
+        AggFunc::Min | AggFunc::Max => value.is_none_or(|t| {
+            numeric(t) || matches!(t, Type::Date | Type::Timestamp | Type::Duration)
+        }),
+        AggFunc::CountDistinct => false,
+    }
+}
+
+/// One aggregate: its position, function and the columns (by name) of its window test, its
+/// condition and its value.
+#[derive(Clone, Debug)]
+pub struct Spec {
+    pub index: usize,
+    pub func: AggFunc,
+    pub window: Option<String>,
+    pub filter: Option<String>,
+    pub value: Option<String>,
+}
+
+/// How a part combines a row's value into its slot.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Op {
+    Sum,
+    Min,
+    Max,
+}
+
+/// Running values of one part, one slot per parent row.
+enum Slots {
+    Count(Vec<i64>),
+    Whole {
+        values: Vec<i64>,
+        seen: Vec<bool>,
+        op: Op,
+        ty: DataType,
+    },
+    Exact {
+        values: Vec<i128>,
+        seen: Vec<bool>,
+        op: Op,
+        ty: DataType,
+    },
+    Float {
+        values: Vec<f64>,
+        seen: Vec<bool>,
+        op: Op,
+    },
+}
+
+/// The aggregates of one relation, added up over one or more batches.
+pub struct Aggregates {
+    specs: Vec<Spec>,
+    parents: usize,
+    /// By part name (`#a{i}`, and `#a{i}n` for the count of an average).
+    parts: HashMap<String, Slots>,
+}
+
+impl Aggregates {
+    #[must_use]
+    pub fn new(specs: Vec<Spec>, parents: usize) -> Aggregates {
+        Aggregates {
+            specs,
+            parents,
+            parts: HashMap::new(),
+        }
+    }
+
+    /// Adds the rows of a batch: column `parent` holds each row's parent row number (never
+    /// unknown), the other columns are named by the specs.
+    ///
+    /// # Errors
+    /// When a column is missing or has an unexpected type, or a sum no longer fits.
+    pub fn take(&mut self, batch: &RecordBatch, parent: &str) -> Result<()> {
+        let column = |name: &str| {
+            batch
+                .column_by_name(name)
+                .cloned()
+                .ok_or_else(|| engine(format!("internal: no column `{name}`")))
+        };
+        let parents = column(parent)?;
+        let parents = cast(&parents, &DataType::UInt32).map_err(engine)?;
+        let parents: &UInt32Array = parents.as_primitive();
+        let truth = |name: &Option<String>| -> Result<Option<BooleanArray>> {
+            match name {
+                None => Ok(None),
+                Some(n) => {
+                    let c = column(n)?;
+                    let b = c
+                        .as_boolean_opt()
+                        .ok_or_else(|| engine("internal: a condition is not yes/no"))?;
+                    Ok(Some(known_true(b)))
+                }
+            }
+        };
+        for spec in self.specs.clone() {
+            let window = truth(&spec.window)?;
+            let filter = truth(&spec.filter)?;
+            // A row counts when it is in the window and meets the condition; for `every`,
+            // when it is in the window and does *not* meet it (unknown does not meet it).
+            let counts = |r: usize| -> bool {
+                if parents.is_null(r) {
+                    return false;
+                }
+                let w = window.as_ref().is_none_or(|w| w.value(r));
+                match spec.func {
+                    AggFunc::Every => w && filter.as_ref().is_some_and(|f| !f.value(r)),
+                    _ => w && filter.as_ref().is_none_or(|f| f.value(r)),
+                }
+            };
+            let value = match &spec.value {
+                Some(n) => Some(column(n)?),
+                None => None,
+            };
+            let name = format!("#a{}", spec.index);
+            let n = batch.num_rows();
+            let parents_len = self.parents;
+            match spec.func {
+                AggFunc::Count | AggFunc::Any | AggFunc::Every => {
+                    let slots = self
+                        .parts
+                        .entry(name)
+                        .or_insert_with(|| Slots::Count(vec![0; parents_len]));
+                    let Slots::Count(c) = slots else {
+                        return Err(engine("internal: a count changed its kind"));
+                    };
+                    // `count(x)` counts known values only; `any` and `every` count rows.
+                    let known = |r: usize| {
+                        spec.func != AggFunc::Count || value.as_ref().is_none_or(|v| v.is_valid(r))
+                    };
+                    for r in 0..n {
+                        if counts(r)
+                            && known(r)
+                            && let Some(slot) = c.get_mut(parents.value(r) as usize)
+                        {
+                            *slot += 1;
+                        }
+                    }
+                }
+                AggFunc::Sum | AggFunc::Avg | AggFunc::Min | AggFunc::Max => {
+                    let value =
+                        value.ok_or_else(|| engine("internal: an aggregate without a value"))?;
+                    let op = match spec.func {
+                        AggFunc::Min => Op::Min,
+                        AggFunc::Max => Op::Max,
+                        _ => Op::Sum,
+                    };
+                    let value = if spec.func == AggFunc::Avg
+                        && !matches!(
+                            value.data_type(),
+                            DataType::Int64 | DataType::Decimal128(..) | DataType::Float64
+                        ) {
+                        cast(&value, &DataType::Float64).map_err(engine)?
+                    } else {
+                        value
+                    };
+                    add(
+                        &mut self.parts,
+                        name,
+                        op,
+                        &value,
+                        parents,
+                        &counts,
+                        parents_len,
+                    )?;
+                    if spec.func == AggFunc::Avg {
+                        let slots = self
+                            .parts
+                            .entry(format!("#a{}n", spec.index))
+                            .or_insert_with(|| Slots::Count(vec![0; parents_len]));
+                        if let Slots::Count(c) = slots {
+                            for r in 0..n {
+                                if counts(r)
+                                    && value.is_valid(r)
+                                    && let Some(slot) = c.get_mut(parents.value(r) as usize)
+                                {
+                                    *slot += 1;
+                                }
+                            }
+                        }
+                    }
+                }
+                AggFunc::CountDistinct => {
+                    return Err(engine("internal: a distinct count cannot be added up"));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The parts, one value per parent row (unknown where no row counted, except counts,
+    /// which are 0).
+    ///
+    /// # Errors
+    /// When a part cannot take its type back.
+    pub fn finish(self) -> Result<HashMap<String, ArrayRef>> {
+        let mut out = HashMap::new();
+        for (name, slots) in self.parts {
+            let array: ArrayRef = match slots {
+                Slots::Count(c) => Arc::new(Int64Array::from(c)),
+                Slots::Whole {
+                    values, seen, ty, ..
+                } => {
+                    let a: Int64Array = values
+                        .into_iter()
+                        .zip(seen)
+                        .map(|(v, s)| s.then_some(v))
+                        .collect();
+                    let a: ArrayRef = Arc::new(a);
+                    if ty == DataType::Int64 {
+                        a
+                    } else {
+                        cast(&a, &ty).map_err(engine)?
+                    }
+                }
+                Slots::Exact {
+                    values, seen, ty, ..
+                } => {
+                    let a: Decimal128Array = values
+                        .into_iter()
+                        .zip(seen)
+                        .map(|(v, s)| s.then_some(v))
+                        .collect();
+                    let (p, s) = match ty {
+                        DataType::Decimal128(p, s) => (p, s),
+                        _ => (38, 0),
+                    };
+                    Arc::new(a.with_precision_and_scale(p, s).map_err(engine)?)
+                }
+                Slots::Float { values, seen, .. } => {
+                    let a: Float64Array = values
+                        .into_iter()
+                        .zip(seen)
+                        .map(|(v, s)| s.then_some(v))
+                        .collect();
+                    Arc::new(a)
+                }
+            };
+            out.insert(name, array);
+        }
+        Ok(out)
+    }
+}
+
+/// True where `b` is true; unknown counts as false.
+pub fn known_true(b: &BooleanArray) -> BooleanArray {
+    if b.null_count() == 0 {
+        BooleanArray::new(b.values().clone(), None)
+    } else {
+        prep_null_mask_filter(b)
+    }
+}
+
+/// Adds the known values of the counted rows into part `name`.
+fn add(
+    parts: &mut HashMap<String, Slots>,
+    name: String,
+    op: Op,
+    value: &ArrayRef,
+    parents: &UInt32Array,
+    counts: &dyn Fn(usize) -> bool,
+    len: usize,
+) -> Result<()> {
+    let ty = value.data_type().clone();
+    let slots = parts.entry(name).or_insert_with(|| match &ty {
+        DataType::Decimal128(..) => Slots::Exact {
+            values: vec![0; len],
+            seen: vec![false; len],
+            op,
+            ty: ty.clone(),
+        },
+        DataType::Float64 => Slots::Float {
+            values: vec![0.0; len],
+            seen: vec![false; len],
+            op,
+        },
+        _ => Slots::Whole {
+            values: vec![0; len],
+            seen: vec![false; len],
+            op,
+            ty: ty.clone(),
+        },
+    });
+    let too_big = || {
+        EngineError::Unsupported("a sum over related records has more than 38 digits".to_owned())
+    };
+    match slots {
+        Slots::Exact {
+            values, seen, op, ..
+        } => {
+            let v = value.as_primitive::<Decimal128Type>();
+            let limit = 10_i128.pow(38);
+            for r in 0..v.len() {
+                if !counts(r) || v.is_null(r) {
+                    continue;
+                }
+                let p = parents.value(r) as usize;
+                let (Some(slot), Some(s)) = (values.get_mut(p), seen.get_mut(p)) else {
+                    continue;
+                };
+                let x = v.value(r);
+                if !*s {
+                    *slot = x;
+                    *s = true;
+                    continue;
+                }
+                *slot = match *op {
+                    Op::Sum => slot
+                        .checked_add(x)
+                        .filter(|t| t.abs() < limit)
+                        .ok_or_else(too_big)?,
+                    Op::Min => (*slot).min(x),
+                    Op::Max => (*slot).max(x),
+                };
+            }
+        }
+        Slots::Float { values, seen, op } => {
+            let v = value.as_primitive::<Float64Type>();
+            for r in 0..v.len() {
+                if !counts(r) || v.is_null(r) {
+                    continue;
+                }
+                let p = parents.value(r) as usize;
+                let (Some(slot), Some(s)) = (values.get_mut(p), seen.get_mut(p)) else {
+                    continue;
+                };
+                let x = v.value(r);
+                if !*s {
+                    *slot = x;
+                    *s = true;
+                    continue;
+                }
+                *slot = match *op {
+                    Op::Sum => *slot + x,
+                    Op::Min => slot.min(x),
+                    Op::Max => slot.max(x),
+                };
+            }
+        }
+        Slots::Whole {
+            values, seen, op, ..
+        } => {
+            let whole = cast(value, &DataType::Int64).map_err(engine)?;
+            let v = whole.as_primitive::<Int64Type>();
+            for r in 0..v.len() {
+                if !counts(r) || v.is_null(r) {
+                    continue;
+                }
+                let p = parents.value(r) as usize;
+                let (Some(slot), Some(s)) = (values.get_mut(p), seen.get_mut(p)) else {
+                    continue;
+                };
+                let x = v.value(r);
+                if !*s {
+                    *slot = x;
+                    *s = true;
+                    continue;
+                }
+                *slot = match *op {
+                    Op::Sum => slot.checked_add(x).ok_or_else(too_big)?,
+                    Op::Min => (*slot).min(x),
+                    Op::Max => (*slot).max(x),
+                };
+            }
+        }
+        Slots::Count(_) => return Err(engine("internal: a value part changed its kind")),
+    }
+    Ok(())
+}
