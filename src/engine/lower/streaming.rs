@@ -228,11 +228,13 @@ pub fn read_ahead<X: Send>(
                     break;
                 }
             }
-            // The checks over the whole file (repeated keys) run here too.
+            // The checks over the whole file (repeated keys) run here too, and their errors
+            // count as much as those of any piece.
             let errors = stream.has_errors();
+            let problems = stream.finish();
             Read {
-                errors,
-                problems: stream.finish(),
+                errors: errors || problems.iter().any(Diagnostic::is_error),
+                problems,
             }
         });
         let mut outcome = Ok(());
