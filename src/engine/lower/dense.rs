@@ -12,6 +12,7 @@ use std::sync::Arc;
 use datafusion::arrow::array::{
     Array, ArrayRef, AsArray, BooleanArray, Decimal128Array, Float64Array, Int64Array, UInt32Array,
 };
+use datafusion::arrow::buffer::{BooleanBuffer, NullBuffer};
 use datafusion::arrow::compute::{cast, prep_null_mask_filter};
 use datafusion::arrow::datatypes::{DataType, Decimal128Type, Float64Type, Int64Type};
 use datafusion::arrow::record_batch::RecordBatch;
@@ -135,23 +136,20 @@ impl Aggregates {
             let window = truth(&spec.window)?;
             let filter = truth(&spec.filter)?;
             // A row counts when it is in the window and meets the condition; for `every`,
-            // when it is in the window and does *not* meet it (unknown does not meet it).
-            let counts = |r: usize| -> bool {
-                if parents.is_null(r) {
-                    return false;
-                }
-                let w = window.as_ref().is_none_or(|w| w.value(r));
-                match spec.func {
-                    AggFunc::Every => w && filter.as_ref().is_some_and(|f| !f.value(r)),
-                    _ => w && filter.as_ref().is_none_or(|f| f.value(r)),
-                }
-            };
+            // when it is in the window and does *not* meet it (unknown does not meet it). The
+            // rows that count, as bits: the loops below visit only those.
+            let counted = counted_rows(
+                batch.num_rows(),
+                parents.nulls().map(NullBuffer::inner),
+                window.as_ref().map(BooleanArray::values),
+                filter.as_ref().map(BooleanArray::values),
+                spec.func == AggFunc::Every,
+            );
             let value = match &spec.value {
                 Some(n) => Some(column(n)?),
                 None => None,
             };
             let name = format!("#a{}", spec.index);
-            let n = batch.num_rows();
             let parents_len = self.parents;
             match spec.func {
                 AggFunc::Count | AggFunc::Any | AggFunc::Every => {
@@ -163,17 +161,11 @@ impl Aggregates {
                         return Err(engine("internal: a count changed its kind"));
                     };
                     // `count(x)` counts known values only; `any` and `every` count rows.
-                    let known = |r: usize| {
-                        spec.func != AggFunc::Count || value.as_ref().is_none_or(|v| v.is_valid(r))
+                    let rows = match &value {
+                        Some(v) if spec.func == AggFunc::Count => known_of(&counted, v.as_ref()),
+                        _ => counted,
                     };
-                    for r in 0..n {
-                        if counts(r)
-                            && known(r)
-                            && let Some(slot) = c.get_mut(parents.value(r) as usize)
-                        {
-                            *slot += 1;
-                        }
-                    }
+                    count_into(c, &rows, parents);
                 }
                 AggFunc::Sum | AggFunc::Avg | AggFunc::Min | AggFunc::Max => {
                     let value =
@@ -192,13 +184,14 @@ impl Aggregates {
                     } else {
                         value
                     };
+                    let rows = known_of(&counted, value.as_ref());
                     add(
                         &mut self.parts,
                         name,
                         op,
                         &value,
                         parents,
-                        &counts,
+                        &rows,
                         parents_len,
                     )?;
                     if spec.func == AggFunc::Avg {
@@ -207,14 +200,7 @@ impl Aggregates {
                             .entry(format!("#a{}n", spec.index))
                             .or_insert_with(|| Slots::Count(vec![0; parents_len]));
                         if let Slots::Count(c) = slots {
-                            for r in 0..n {
-                                if counts(r)
-                                    && value.is_valid(r)
-                                    && let Some(slot) = c.get_mut(parents.value(r) as usize)
-                                {
-                                    *slot += 1;
-                                }
-                            }
+                            count_into(c, &rows, parents);
                         }
                     }
                 }
@@ -289,14 +275,55 @@ pub fn known_true(b: &BooleanArray) -> BooleanArray {
     }
 }
 
-/// Adds the known values of the counted rows into part `name`.
+/// The rows that count: parent known, in the window, and meeting the condition (for `every`,
+/// not meeting it).
+fn counted_rows(
+    n: usize,
+    parents: Option<&BooleanBuffer>,
+    window: Option<&BooleanBuffer>,
+    filter: Option<&BooleanBuffer>,
+    every: bool,
+) -> BooleanBuffer {
+    let mut rows = parents
+        .cloned()
+        .unwrap_or_else(|| BooleanBuffer::new_set(n));
+    if let Some(w) = window {
+        rows = &rows & w;
+    }
+    match (filter, every) {
+        (Some(f), false) => &rows & f,
+        (Some(f), true) => &rows & &!f,
+        (None, false) => rows,
+        (None, true) => BooleanBuffer::new_unset(n),
+    }
+}
+
+/// The counted rows whose value is known.
+fn known_of(rows: &BooleanBuffer, value: &dyn Array) -> BooleanBuffer {
+    match value.logical_nulls() {
+        Some(nulls) => rows & nulls.inner(),
+        None => rows.clone(),
+    }
+}
+
+/// Adds one to the slot of the parent of every row in `rows`.
+fn count_into(slots: &mut [i64], rows: &BooleanBuffer, parents: &UInt32Array) {
+    let parents = parents.values();
+    for r in rows.set_indices() {
+        if let Some(slot) = parents.get(r).and_then(|p| slots.get_mut(*p as usize)) {
+            *slot += 1;
+        }
+    }
+}
+
+/// Adds the values of the rows in `rows` (all known) into part `name`.
 fn add(
     parts: &mut HashMap<String, Slots>,
     name: String,
     op: Op,
     value: &ArrayRef,
     parents: &UInt32Array,
-    counts: &dyn Fn(usize) -> bool,
+    rows: &BooleanBuffer,
     len: usize,
 ) -> Result<()> {
     let ty = value.data_type().clone();
@@ -328,10 +355,7 @@ fn add(
         } => {
             let v = value.as_primitive::<Decimal128Type>();
             let limit = 10_i128.pow(38);
-            for r in 0..v.len() {
-                if !counts(r) || v.is_null(r) {
-                    continue;
-                }
+            for r in rows.set_indices() {
                 let p = parents.value(r) as usize;
                 let (Some(slot), Some(s)) = (values.get_mut(p), seen.get_mut(p)) else {
                     continue;
@@ -354,10 +378,7 @@ fn add(
         }
         Slots::Float { values, seen, op } => {
             let v = value.as_primitive::<Float64Type>();
-            for r in 0..v.len() {
-                if !counts(r) || v.is_null(r) {
-                    continue;
-                }
+            for r in rows.set_indices() {
                 let p = parents.value(r) as usize;
                 let (Some(slot), Some(s)) = (values.get_mut(p), seen.get_mut(p)) else {
                     continue;
@@ -380,10 +401,7 @@ fn add(
         } => {
             let whole = cast(value, &DataType::Int64).map_err(engine)?;
             let v = whole.as_primitive::<Int64Type>();
-            for r in 0..v.len() {
-                if !counts(r) || v.is_null(r) {
-                    continue;
-                }
+            for r in rows.set_indices() {
                 let p = parents.value(r) as usize;
                 let (Some(slot), Some(s)) = (values.get_mut(p), seen.get_mut(p)) else {
                     continue;
