@@ -197,12 +197,20 @@ impl KeyIndex {
         let mut rows = vec![0u32; links.len()];
         let mut known = BooleanBufferBuilder::new(links.len());
         known.append_n(links.len(), false);
+        // The key found for the previous link: related records often come grouped by the
+        // record they link to, and then most links repeat the one before.
+        let mut last: Option<(u64, u32)> = None;
         hashes(&links, |i, h| {
-            let found = self
-                .first
-                .get(&h)
-                .copied()
-                .filter(|&k| equal(i, k as usize).is_eq())
+            let repeat = last
+                .filter(|&(lh, k)| lh == h && equal(i, k as usize).is_eq())
+                .map(|(_, k)| k);
+            let found = repeat
+                .or_else(|| {
+                    self.first
+                        .get(&h)
+                        .copied()
+                        .filter(|&k| equal(i, k as usize).is_eq())
+                })
                 .or_else(|| {
                     self.more
                         .get(&h)
@@ -211,6 +219,7 @@ impl KeyIndex {
             if let Some(k) = found {
                 rows[i] = k;
                 known.set_bit(i, true);
+                last = Some((h, k));
             }
         });
         let nulls = NullBuffer::new(known.finish());
