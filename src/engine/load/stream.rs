@@ -23,7 +23,7 @@ use crate::source::SourceMap;
 
 /// How many records a piece of related records holds (aggregated per parent; bigger pieces
 /// mean fewer partial results to add up).
-pub const RELATED_PER_PIECE: usize = 1 << 19;
+pub const RELATED_PER_PIECE: usize = 1 << 18;
 /// How many records a piece of an entity evaluated record by record holds.
 pub const RECORDS_PER_PIECE: usize = 1 << 15;
 

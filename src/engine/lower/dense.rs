@@ -67,7 +67,9 @@ enum Op {
 
 /// Running values of one part, one slot per parent row.
 enum Slots {
-    Count(Vec<i64>),
+    /// Counts per parent record, in 32 bits (a parent with more related records than that
+    /// stops the run with a message rather than wrapping around).
+    Count(Vec<u32>),
     Whole {
         values: Vec<i64>,
         seen: Vec<bool>,
@@ -75,7 +77,7 @@ enum Slots {
         ty: DataType,
     },
     Exact {
-        values: Vec<i128>,
+        values: Exact,
         seen: Vec<bool>,
         op: Op,
         ty: DataType,
@@ -85,6 +87,25 @@ enum Slots {
         seen: Vec<bool>,
         op: Op,
     },
+}
+
+/// Exact decimal values (unscaled): in 64 bits while every value and running sum fits, which
+/// halves their memory; widened to 128 bits for good when one does not.
+enum Exact {
+    Narrow(Vec<i64>),
+    Wide(Vec<i128>),
+}
+
+impl Exact {
+    fn widen(&mut self) -> &mut Vec<i128> {
+        if let Exact::Narrow(v) = self {
+            *self = Exact::Wide(v.iter().map(|x| i128::from(*x)).collect());
+        }
+        match self {
+            Exact::Wide(v) => v,
+            Exact::Narrow(_) => unreachable!("widened just before"),
+        }
+    }
 }
 
 /// The aggregates of one relation, added up over one or more batches.
@@ -165,7 +186,7 @@ impl Aggregates {
                         Some(v) if spec.func == AggFunc::Count => known_of(&counted, v.as_ref()),
                         _ => counted,
                     };
-                    count_into(c, &rows, parents);
+                    count_into(c, &rows, parents)?;
                 }
                 AggFunc::Sum | AggFunc::Avg | AggFunc::Min | AggFunc::Max => {
                     let value =
@@ -200,7 +221,7 @@ impl Aggregates {
                             .entry(format!("#a{}n", spec.index))
                             .or_insert_with(|| Slots::Count(vec![0; parents_len]));
                         if let Slots::Count(c) = slots {
-                            count_into(c, &rows, parents);
+                            count_into(c, &rows, parents)?;
                         }
                     }
                 }
@@ -221,7 +242,9 @@ impl Aggregates {
         let mut out = HashMap::new();
         for (name, slots) in self.parts {
             let array: ArrayRef = match slots {
-                Slots::Count(c) => Arc::new(Int64Array::from(c)),
+                Slots::Count(c) => {
+                    Arc::new(Int64Array::from_iter_values(c.into_iter().map(i64::from)))
+                }
                 Slots::Whole {
                     values, seen, ty, ..
                 } => {
@@ -240,11 +263,18 @@ impl Aggregates {
                 Slots::Exact {
                     values, seen, ty, ..
                 } => {
-                    let a: Decimal128Array = values
-                        .into_iter()
-                        .zip(seen)
-                        .map(|(v, s)| s.then_some(v))
-                        .collect();
+                    let a: Decimal128Array = match values {
+                        Exact::Narrow(v) => v
+                            .into_iter()
+                            .zip(seen)
+                            .map(|(v, s)| s.then_some(i128::from(v)))
+                            .collect(),
+                        Exact::Wide(v) => v
+                            .into_iter()
+                            .zip(seen)
+                            .map(|(v, s)| s.then_some(v))
+                            .collect(),
+                    };
                     let (p, s) = match ty {
                         DataType::Decimal128(p, s) => (p, s),
                         _ => (38, 0),
@@ -307,13 +337,18 @@ fn known_of(rows: &BooleanBuffer, value: &dyn Array) -> BooleanBuffer {
 }
 
 /// Adds one to the slot of the parent of every row in `rows`.
-fn count_into(slots: &mut [i64], rows: &BooleanBuffer, parents: &UInt32Array) {
+fn count_into(slots: &mut [u32], rows: &BooleanBuffer, parents: &UInt32Array) -> Result<()> {
     let parents = parents.values();
     for r in rows.set_indices() {
         if let Some(slot) = parents.get(r).and_then(|p| slots.get_mut(*p as usize)) {
-            *slot += 1;
+            *slot = slot.checked_add(1).ok_or_else(|| {
+                EngineError::Unsupported(
+                    "a record has more than 4,294,967,295 related records to count".to_owned(),
+                )
+            })?;
         }
     }
+    Ok(())
 }
 
 /// Adds the values of the rows in `rows` (all known) into part `name`.
@@ -329,7 +364,7 @@ fn add(
     let ty = value.data_type().clone();
     let slots = parts.entry(name).or_insert_with(|| match &ty {
         DataType::Decimal128(..) => Slots::Exact {
-            values: vec![0; len],
+            values: Exact::Narrow(vec![0; len]),
             seen: vec![false; len],
             op,
             ty: ty.clone(),
@@ -357,22 +392,39 @@ fn add(
             let limit = 10_i128.pow(38);
             for r in rows.set_indices() {
                 let p = parents.value(r) as usize;
-                let (Some(slot), Some(s)) = (values.get_mut(p), seen.get_mut(p)) else {
+                let x = v.value(r);
+                let Some(s) = seen.get_mut(p) else {
                     continue;
                 };
-                let x = v.value(r);
-                if !*s {
-                    *slot = x;
-                    *s = true;
-                    continue;
+                let first = !*s;
+                *s = true;
+                // 64 bits while the value and the result fit.
+                if let Exact::Narrow(narrow) = values
+                    && let Ok(x) = i64::try_from(x)
+                    && let Some(slot) = narrow.get_mut(p)
+                {
+                    let next = match (*op, first) {
+                        (_, true) => Some(x),
+                        (Op::Sum, false) => slot.checked_add(x),
+                        (Op::Min, false) => Some((*slot).min(x)),
+                        (Op::Max, false) => Some((*slot).max(x)),
+                    };
+                    if let Some(next) = next {
+                        *slot = next;
+                        continue;
+                    }
                 }
-                *slot = match *op {
-                    Op::Sum => slot
+                let Some(slot) = values.widen().get_mut(p) else {
+                    continue;
+                };
+                *slot = match (*op, first) {
+                    (_, true) => x,
+                    (Op::Sum, false) => slot
                         .checked_add(x)
                         .filter(|t| t.abs() < limit)
                         .ok_or_else(too_big)?,
-                    Op::Min => (*slot).min(x),
-                    Op::Max => (*slot).max(x),
+                    (Op::Min, false) => (*slot).min(x),
+                    (Op::Max, false) => (*slot).max(x),
                 };
             }
         }

@@ -1197,8 +1197,15 @@ impl Planner<'_> {
                 continue;
             };
             let schema = first.schema();
-            let all = concat_batches(&schema, &batches)?;
-            let table = memtable(&all, self.partitions())?;
+            // The pieces' pairs as they are, shared out over the partitions (not copied into
+            // one batch first: there can be tens of millions of them).
+            let parts = self.partitions().max(1);
+            let mut partitions: Vec<Vec<RecordBatch>> = vec![Vec::new(); parts];
+            for (k, b) in batches.into_iter().enumerate() {
+                partitions[k % parts].push(b);
+            }
+            partitions.retain(|p| !p.is_empty());
+            let table = Arc::new(MemTable::try_new(schema, partitions)?);
             let df = self.ctx.read_table(table)?;
             // The same pair can come from several pieces: distinct again, then count.
             let df = df.aggregate(vec![ident(PARENT), ident(ITEM)], vec![])?;
@@ -1943,8 +1950,11 @@ impl Planner<'_> {
         let threads = std::thread::available_parallelism()
             .map_or(1, std::num::NonZero::get)
             .max(1);
-        // As many at a time as there are CPUs, so that memory holds only their columns.
-        for batch in found.chunks(threads) {
+        // As many at a time as there are CPUs, so that memory holds only their columns, and
+        // no more than fit their sort buffers (some 40 bytes a record each) in RANK_MEMORY.
+        let rows = self.rows_of(entity, &self.program.entity(entity).name)?;
+        let fit = RANK_MEMORY / rows.saturating_mul(40).max(1);
+        for batch in found.chunks(fit.clamp(1, threads)) {
             self.rank_together(entity, batch)?;
         }
         Ok(())
@@ -2312,6 +2322,10 @@ fn empty_piece(p: &Program, entity: EntityId) -> Result<RecordBatch> {
 }
 
 /// A query-engine table of a batch and its row numbers ([`ROW`]), in `parts` partitions.
+/// The memory that population functions ranked at the same time may use for their sort
+/// buffers; beyond it they are ranked one after the other.
+const RANK_MEMORY: usize = 256 << 20;
+
 /// The positions of `keys` in ascending order. Files are often written in key order already:
 /// one comparison of each key with the next finds that out, and no sort is needed.
 fn key_order(keys: &ArrayRef) -> Result<UInt32Array> {
