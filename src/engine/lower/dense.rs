@@ -59,14 +59,14 @@ pub struct Spec {
 
 /// How a part combines a row's value into its slot.
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Op {
+pub enum Op {
     Sum,
     Min,
     Max,
 }
 
 /// Running values of one part, one slot per parent row.
-enum Slots {
+pub enum Slots {
     /// Counts per parent record, in 32 bits (a parent with more related records than that
     /// stops the run with a message rather than wrapping around).
     Count(Vec<u32>),
@@ -91,7 +91,7 @@ enum Slots {
 
 /// Exact decimal values (unscaled): in 64 bits while every value and running sum fits, which
 /// halves their memory; widened to 128 bits for good when one does not.
-enum Exact {
+pub enum Exact {
     Narrow(Vec<i64>),
     Wide(Vec<i128>),
 }
@@ -206,15 +206,10 @@ impl Aggregates {
                         value
                     };
                     let rows = known_of(&counted, value.as_ref());
-                    add(
-                        &mut self.parts,
-                        name,
-                        op,
-                        &value,
-                        parents,
-                        &rows,
-                        parents_len,
-                    )?;
+                    self.parts
+                        .entry(name)
+                        .or_insert_with(|| Slots::new(op, value.data_type(), parents_len))
+                        .add(&value, parents, &rows)?;
                     if spec.func == AggFunc::Avg {
                         let slots = self
                             .parts
@@ -241,55 +236,7 @@ impl Aggregates {
     pub fn finish(self) -> Result<HashMap<String, ArrayRef>> {
         let mut out = HashMap::new();
         for (name, slots) in self.parts {
-            let array: ArrayRef = match slots {
-                Slots::Count(c) => {
-                    Arc::new(Int64Array::from_iter_values(c.into_iter().map(i64::from)))
-                }
-                Slots::Whole {
-                    values, seen, ty, ..
-                } => {
-                    let a: Int64Array = values
-                        .into_iter()
-                        .zip(seen)
-                        .map(|(v, s)| s.then_some(v))
-                        .collect();
-                    let a: ArrayRef = Arc::new(a);
-                    if ty == DataType::Int64 {
-                        a
-                    } else {
-                        cast(&a, &ty).map_err(engine)?
-                    }
-                }
-                Slots::Exact {
-                    values, seen, ty, ..
-                } => {
-                    let a: Decimal128Array = match values {
-                        Exact::Narrow(v) => v
-                            .into_iter()
-                            .zip(seen)
-                            .map(|(v, s)| s.then_some(i128::from(v)))
-                            .collect(),
-                        Exact::Wide(v) => v
-                            .into_iter()
-                            .zip(seen)
-                            .map(|(v, s)| s.then_some(v))
-                            .collect(),
-                    };
-                    let (p, s) = match ty {
-                        DataType::Decimal128(p, s) => (p, s),
-                        _ => (38, 0),
-                    };
-                    Arc::new(a.with_precision_and_scale(p, s).map_err(engine)?)
-                }
-                Slots::Float { values, seen, .. } => {
-                    let a: Float64Array = values
-                        .into_iter()
-                        .zip(seen)
-                        .map(|(v, s)| s.then_some(v))
-                        .collect();
-                    Arc::new(a)
-                }
-            };
+            let array = slots.finish()?;
             out.insert(name, array);
         }
         Ok(out)
@@ -351,127 +298,191 @@ fn count_into(slots: &mut [u32], rows: &BooleanBuffer, parents: &UInt32Array) ->
     Ok(())
 }
 
-/// Adds the values of the rows in `rows` (all known) into part `name`.
-fn add(
-    parts: &mut HashMap<String, Slots>,
-    name: String,
-    op: Op,
-    value: &ArrayRef,
-    parents: &UInt32Array,
-    rows: &BooleanBuffer,
-    len: usize,
-) -> Result<()> {
-    let ty = value.data_type().clone();
-    let slots = parts.entry(name).or_insert_with(|| match &ty {
-        DataType::Decimal128(..) => Slots::Exact {
-            values: Exact::Narrow(vec![0; len]),
-            seen: vec![false; len],
-            op,
-            ty: ty.clone(),
-        },
-        DataType::Float64 => Slots::Float {
-            values: vec![0.0; len],
-            seen: vec![false; len],
-            op,
-        },
-        _ => Slots::Whole {
-            values: vec![0; len],
-            seen: vec![false; len],
-            op,
-            ty: ty.clone(),
-        },
-    });
-    let too_big = || {
-        EngineError::Unsupported("a sum over related records has more than 38 digits".to_owned())
-    };
-    match slots {
-        Slots::Exact {
-            values, seen, op, ..
-        } => {
-            let v = value.as_primitive::<Decimal128Type>();
-            let limit = 10_i128.pow(38);
-            for r in rows.set_indices() {
-                let p = parents.value(r) as usize;
-                let x = v.value(r);
-                let Some(s) = seen.get_mut(p) else {
-                    continue;
+impl Slots {
+    /// Empty running values of type `ty` (decimals, floats, or anything held as a whole number:
+    /// whole numbers, dates, times, durations) for `len` parent rows.
+    pub fn new(op: Op, ty: &DataType, len: usize) -> Slots {
+        match ty {
+            DataType::Decimal128(..) => Slots::Exact {
+                values: Exact::Narrow(vec![0; len]),
+                seen: vec![false; len],
+                op,
+                ty: ty.clone(),
+            },
+            DataType::Float64 => Slots::Float {
+                values: vec![0.0; len],
+                seen: vec![false; len],
+                op,
+            },
+            _ => Slots::Whole {
+                values: vec![0; len],
+                seen: vec![false; len],
+                op,
+                ty: ty.clone(),
+            },
+        }
+    }
+
+    /// The values, one per parent row (unknown where no row counted, except counts, which
+    /// are 0).
+    ///
+    /// # Errors
+    /// When the values cannot take their type back.
+    pub fn finish(self) -> Result<ArrayRef> {
+        Ok(match self {
+            Slots::Count(c) => Arc::new(Int64Array::from_iter_values(c.into_iter().map(i64::from))),
+            Slots::Whole {
+                values, seen, ty, ..
+            } => {
+                let a: Int64Array = values
+                    .into_iter()
+                    .zip(seen)
+                    .map(|(v, s)| s.then_some(v))
+                    .collect();
+                let a: ArrayRef = Arc::new(a);
+                if ty == DataType::Int64 {
+                    a
+                } else {
+                    cast(&a, &ty).map_err(engine)?
+                }
+            }
+            Slots::Exact {
+                values, seen, ty, ..
+            } => {
+                let a: Decimal128Array = match values {
+                    Exact::Narrow(v) => v
+                        .into_iter()
+                        .zip(seen)
+                        .map(|(v, s)| s.then_some(i128::from(v)))
+                        .collect(),
+                    Exact::Wide(v) => v
+                        .into_iter()
+                        .zip(seen)
+                        .map(|(v, s)| s.then_some(v))
+                        .collect(),
                 };
-                let first = !*s;
-                *s = true;
-                // 64 bits while the value and the result fit.
-                if let Exact::Narrow(narrow) = values
-                    && let Ok(x) = i64::try_from(x)
-                    && let Some(slot) = narrow.get_mut(p)
-                {
-                    let next = match (*op, first) {
-                        (_, true) => Some(x),
-                        (Op::Sum, false) => slot.checked_add(x),
-                        (Op::Min, false) => Some((*slot).min(x)),
-                        (Op::Max, false) => Some((*slot).max(x)),
+                let (p, s) = match ty {
+                    DataType::Decimal128(p, s) => (p, s),
+                    _ => (38, 0),
+                };
+                Arc::new(a.with_precision_and_scale(p, s).map_err(engine)?)
+            }
+            Slots::Float { values, seen, .. } => {
+                let a: Float64Array = values
+                    .into_iter()
+                    .zip(seen)
+                    .map(|(v, s)| s.then_some(v))
+                    .collect();
+                Arc::new(a)
+            }
+        })
+    }
+
+    /// Folds `value[r]` into the slot of parent `parents[r]` for every row `r` in `rows` (whose
+    /// values are all known).
+    ///
+    /// # Errors
+    /// When a sum no longer fits.
+    pub fn add(
+        &mut self,
+        value: &ArrayRef,
+        parents: &UInt32Array,
+        rows: &BooleanBuffer,
+    ) -> Result<()> {
+        let too_big = || {
+            EngineError::Unsupported(
+                "a sum over related records has more than 38 digits".to_owned(),
+            )
+        };
+        match self {
+            Slots::Exact {
+                values, seen, op, ..
+            } => {
+                let v = value.as_primitive::<Decimal128Type>();
+                let limit = 10_i128.pow(38);
+                for r in rows.set_indices() {
+                    let p = parents.value(r) as usize;
+                    let x = v.value(r);
+                    let Some(s) = seen.get_mut(p) else {
+                        continue;
                     };
-                    if let Some(next) = next {
-                        *slot = next;
+                    let first = !*s;
+                    *s = true;
+                    // 64 bits while the value and the result fit.
+                    if let Exact::Narrow(narrow) = values
+                        && let Ok(x) = i64::try_from(x)
+                        && let Some(slot) = narrow.get_mut(p)
+                    {
+                        let next = match (*op, first) {
+                            (_, true) => Some(x),
+                            (Op::Sum, false) => slot.checked_add(x),
+                            (Op::Min, false) => Some((*slot).min(x)),
+                            (Op::Max, false) => Some((*slot).max(x)),
+                        };
+                        if let Some(next) = next {
+                            *slot = next;
+                            continue;
+                        }
+                    }
+                    let Some(slot) = values.widen().get_mut(p) else {
+                        continue;
+                    };
+                    *slot = match (*op, first) {
+                        (_, true) => x,
+                        (Op::Sum, false) => slot
+                            .checked_add(x)
+                            .filter(|t| t.abs() < limit)
+                            .ok_or_else(too_big)?,
+                        (Op::Min, false) => (*slot).min(x),
+                        (Op::Max, false) => (*slot).max(x),
+                    };
+                }
+            }
+            Slots::Float { values, seen, op } => {
+                let v = value.as_primitive::<Float64Type>();
+                for r in rows.set_indices() {
+                    let p = parents.value(r) as usize;
+                    let (Some(slot), Some(s)) = (values.get_mut(p), seen.get_mut(p)) else {
+                        continue;
+                    };
+                    let x = v.value(r);
+                    if !*s {
+                        *slot = x;
+                        *s = true;
                         continue;
                     }
+                    *slot = match *op {
+                        Op::Sum => *slot + x,
+                        Op::Min => slot.min(x),
+                        Op::Max => slot.max(x),
+                    };
                 }
-                let Some(slot) = values.widen().get_mut(p) else {
-                    continue;
-                };
-                *slot = match (*op, first) {
-                    (_, true) => x,
-                    (Op::Sum, false) => slot
-                        .checked_add(x)
-                        .filter(|t| t.abs() < limit)
-                        .ok_or_else(too_big)?,
-                    (Op::Min, false) => (*slot).min(x),
-                    (Op::Max, false) => (*slot).max(x),
-                };
             }
-        }
-        Slots::Float { values, seen, op } => {
-            let v = value.as_primitive::<Float64Type>();
-            for r in rows.set_indices() {
-                let p = parents.value(r) as usize;
-                let (Some(slot), Some(s)) = (values.get_mut(p), seen.get_mut(p)) else {
-                    continue;
-                };
-                let x = v.value(r);
-                if !*s {
-                    *slot = x;
-                    *s = true;
-                    continue;
+            Slots::Whole {
+                values, seen, op, ..
+            } => {
+                let whole = cast(value, &DataType::Int64).map_err(engine)?;
+                let v = whole.as_primitive::<Int64Type>();
+                for r in rows.set_indices() {
+                    let p = parents.value(r) as usize;
+                    let (Some(slot), Some(s)) = (values.get_mut(p), seen.get_mut(p)) else {
+                        continue;
+                    };
+                    let x = v.value(r);
+                    if !*s {
+                        *slot = x;
+                        *s = true;
+                        continue;
+                    }
+                    *slot = match *op {
+                        Op::Sum => slot.checked_add(x).ok_or_else(too_big)?,
+                        Op::Min => (*slot).min(x),
+                        Op::Max => (*slot).max(x),
+                    };
                 }
-                *slot = match *op {
-                    Op::Sum => *slot + x,
-                    Op::Min => slot.min(x),
-                    Op::Max => slot.max(x),
-                };
             }
+            Slots::Count(_) => return Err(engine("internal: a value part changed its kind")),
         }
-        Slots::Whole {
-            values, seen, op, ..
-        } => {
-            let whole = cast(value, &DataType::Int64).map_err(engine)?;
-            let v = whole.as_primitive::<Int64Type>();
-            for r in rows.set_indices() {
-                let p = parents.value(r) as usize;
-                let (Some(slot), Some(s)) = (values.get_mut(p), seen.get_mut(p)) else {
-                    continue;
-                };
-                let x = v.value(r);
-                if !*s {
-                    *slot = x;
-                    *s = true;
-                    continue;
-                }
-                *slot = match *op {
-                    Op::Sum => slot.checked_add(x).ok_or_else(too_big)?,
-                    Op::Min => (*slot).min(x),
-                    Op::Max => (*slot).max(x),
-                };
-            }
-        }
-        Slots::Count(_) => return Err(engine("internal: a value part changed its kind")),
+        Ok(())
     }
-    Ok(())
 }

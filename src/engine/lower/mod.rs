@@ -2290,7 +2290,7 @@ struct AggregatePlan<'a> {
 }
 
 /// How the partial results of a grouped column combine over pieces.
-fn merge_of(plan: &AggregatePlan<'_>, column: &str) -> streaming::Merge {
+fn merge_of(plan: &AggregatePlan<'_>, column: &str) -> dense::Op {
     let index = column
         .trim_start_matches("#a")
         .trim_end_matches('n')
@@ -2303,9 +2303,9 @@ fn merge_of(plan: &AggregatePlan<'_>, column: &str) -> streaming::Merge {
             _ => None,
         });
     match func {
-        Some(AggFunc::Min) if !column.ends_with('n') => streaming::Merge::Min,
-        Some(AggFunc::Max) if !column.ends_with('n') => streaming::Merge::Max,
-        _ => streaming::Merge::Add,
+        Some(AggFunc::Min) if !column.ends_with('n') => dense::Op::Min,
+        Some(AggFunc::Max) if !column.ends_with('n') => dense::Op::Max,
+        _ => dense::Op::Sum,
     }
 }
 

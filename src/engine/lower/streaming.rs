@@ -12,16 +12,14 @@
 //! population functions) is held whole.
 
 use std::collections::{BTreeMap, HashSet};
-use std::sync::Arc;
 
-use datafusion::arrow::array::{
-    Array, ArrayRef, AsArray, Decimal128Array, Float64Array, Int64Array, UInt32Array,
-};
-use datafusion::arrow::compute::cast;
-use datafusion::arrow::datatypes::{DataType, Decimal128Type, Float64Type, Int64Type};
+use datafusion::arrow::array::{Array, ArrayRef, UInt32Array};
+use datafusion::arrow::buffer::BooleanBuffer;
+use datafusion::arrow::datatypes::DataType;
 
 use datafusion::arrow::record_batch::RecordBatch;
 
+use super::dense::{Op, Slots};
 use super::{EngineError, Output, Request, outputs_by_entity};
 use crate::diagnostics::Diagnostic;
 use crate::engine::load::stream::Stream;
@@ -261,48 +259,39 @@ pub fn read_ahead<X: Send>(
     })
 }
 
-/// How two partial results of one aggregate combine.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Merge {
-    Add,
-    Min,
-    Max,
-}
-
 /// One aggregate's values, one slot per parent record, added up piece by piece.
 pub struct Dense {
-    merge: Merge,
+    op: Op,
     /// The type of the partial results (and of the finished array).
     ty: DataType,
+    parents: usize,
     values: Values,
-    known: Vec<bool>,
 }
 
 enum Values {
-    Whole(Vec<i64>),
-    Exact(Vec<i128>),
-    Float(Vec<f64>),
+    /// Numbers, dates, times and durations: folded slot by slot.
+    Folded(Slots),
     /// Any other type (texts, lists): the finished array so far.
     Other(Option<ArrayRef>),
 }
 
 impl Dense {
     #[must_use]
-    pub fn new(merge: Merge, ty: &DataType, parents: usize) -> Dense {
+    pub fn new(op: Op, ty: &DataType, parents: usize) -> Dense {
         let values = match ty {
             DataType::Int64
             | DataType::Date32
             | DataType::Timestamp(..)
-            | DataType::Duration(..) => Values::Whole(vec![0; parents]),
-            DataType::Decimal128(..) => Values::Exact(vec![0; parents]),
-            DataType::Float64 => Values::Float(vec![0.0; parents]),
+            | DataType::Duration(..)
+            | DataType::Decimal128(..)
+            | DataType::Float64 => Values::Folded(Slots::new(op, ty, parents)),
             _ => Values::Other(None),
         };
         Dense {
-            merge,
+            op,
             ty: ty.clone(),
+            parents,
             values,
-            known: vec![false; parents],
         }
     }
 
@@ -311,88 +300,27 @@ impl Dense {
     /// # Errors
     /// When a sum no longer fits its type.
     pub fn take(&mut self, rows: &UInt32Array, partial: &ArrayRef) -> Result<()> {
-        let merge = self.merge;
         match &mut self.values {
-            Values::Whole(v) => {
-                let p = cast(partial, &DataType::Int64).map_err(engine)?;
-                let p = p.as_primitive::<Int64Type>();
-                for i in 0..p.len() {
-                    if p.is_null(i) || rows.is_null(i) {
-                        continue;
-                    }
-                    let (r, x) = (rows.value(i) as usize, p.value(i));
-                    let (Some(slot), Some(known)) = (v.get_mut(r), self.known.get_mut(r)) else {
-                        continue;
-                    };
-                    if !*known {
-                        *slot = x;
-                        *known = true;
-                        continue;
-                    }
-                    *slot = match merge {
-                        Merge::Add => slot.checked_add(x).ok_or_else(too_big)?,
-                        Merge::Min => (*slot).min(x),
-                        Merge::Max => (*slot).max(x),
-                    };
+            Values::Folded(slots) => {
+                // The rows with a parent and a partial result.
+                let mut known = rows
+                    .nulls()
+                    .map_or_else(|| BooleanBuffer::new_set(rows.len()), |n| n.inner().clone());
+                if let Some(n) = partial.logical_nulls() {
+                    known = &known & n.inner();
                 }
-            }
-            Values::Exact(v) => {
-                let p = partial.as_primitive::<Decimal128Type>();
-                for i in 0..p.len() {
-                    if p.is_null(i) || rows.is_null(i) {
-                        continue;
-                    }
-                    let (r, x) = (rows.value(i) as usize, p.value(i));
-                    let (Some(slot), Some(known)) = (v.get_mut(r), self.known.get_mut(r)) else {
-                        continue;
-                    };
-                    if !*known {
-                        *slot = x;
-                        *known = true;
-                        continue;
-                    }
-                    *slot = match merge {
-                        Merge::Add => slot
-                            .checked_add(x)
-                            .filter(|s| s.abs() < 10_i128.pow(38))
-                            .ok_or_else(too_big)?,
-                        Merge::Min => (*slot).min(x),
-                        Merge::Max => (*slot).max(x),
-                    };
-                }
-            }
-            Values::Float(v) => {
-                let p = partial.as_primitive::<Float64Type>();
-                for i in 0..p.len() {
-                    if p.is_null(i) || rows.is_null(i) {
-                        continue;
-                    }
-                    let (r, x) = (rows.value(i) as usize, p.value(i));
-                    let (Some(slot), Some(known)) = (v.get_mut(r), self.known.get_mut(r)) else {
-                        continue;
-                    };
-                    if !*known {
-                        *slot = x;
-                        *known = true;
-                        continue;
-                    }
-                    *slot = match merge {
-                        Merge::Add => *slot + x,
-                        Merge::Min => slot.min(x),
-                        Merge::Max => slot.max(x),
-                    };
-                }
+                slots.add(partial, rows, &known)
             }
             Values::Other(whole) => {
-                let spread = spread_one(rows, partial, self.known.len())?;
+                let spread = spread_one(rows, partial, self.parents)?;
                 let next = match whole.take() {
                     None => spread,
-                    Some(old) => combine(merge, &old, &spread)?,
+                    Some(old) => combine(self.op, &old, &spread)?,
                 };
                 *whole = Some(next);
+                Ok(())
             }
         }
-        Ok(())
     }
 
     /// The finished values (unknown for parents no piece had a value for).
@@ -400,47 +328,15 @@ impl Dense {
     /// # Errors
     /// When the values cannot take their type back.
     pub fn finish(self) -> Result<ArrayRef> {
-        let known = self.known;
-        let pick = |i: usize| known.get(i).copied().unwrap_or(false);
-        Ok(match self.values {
-            Values::Whole(v) => {
-                let a: Int64Array = v
-                    .into_iter()
-                    .enumerate()
-                    .map(|(i, x)| pick(i).then_some(x))
-                    .collect();
-                cast(&(Arc::new(a) as ArrayRef), &self.ty).map_err(engine)?
-            }
-            Values::Exact(v) => {
-                let a: Decimal128Array = v
-                    .into_iter()
-                    .enumerate()
-                    .map(|(i, x)| pick(i).then_some(x))
-                    .collect();
-                let (p, s) = match self.ty {
-                    DataType::Decimal128(p, s) => (p, s),
-                    _ => (38, 0),
-                };
-                Arc::new(a.with_precision_and_scale(p, s).map_err(engine)?)
-            }
-            Values::Float(v) => {
-                let a: Float64Array = v
-                    .into_iter()
-                    .enumerate()
-                    .map(|(i, x)| pick(i).then_some(x))
-                    .collect();
-                Arc::new(a)
-            }
-            Values::Other(whole) => match whole {
-                Some(w) => w,
-                None => datafusion::arrow::array::new_null_array(&self.ty, known.len()),
-            },
-        })
+        match self.values {
+            Values::Folded(slots) => slots.finish(),
+            Values::Other(Some(whole)) => Ok(whole),
+            Values::Other(None) => Ok(datafusion::arrow::array::new_null_array(
+                &self.ty,
+                self.parents,
+            )),
+        }
     }
-}
-
-fn too_big() -> EngineError {
-    EngineError::Unsupported("a sum over related records has more than 38 digits".to_owned())
 }
 
 /// `partial` spread out to `len` slots by `rows`.
@@ -456,15 +352,15 @@ fn spread_one(rows: &UInt32Array, partial: &ArrayRef, len: usize) -> Result<Arra
 }
 
 /// Two arrays of one type combined slot by slot (an unknown side gives way to the other).
-fn combine(merge: Merge, a: &ArrayRef, b: &ArrayRef) -> Result<ArrayRef> {
+fn combine(op: Op, a: &ArrayRef, b: &ArrayRef) -> Result<ArrayRef> {
     use datafusion::arrow::compute::kernels::{boolean, cmp, zip::zip};
     use datafusion::arrow::compute::{is_not_null, is_null};
-    if merge == Merge::Add {
+    if op == Op::Sum {
         return datafusion::arrow::compute::kernels::numeric::add(a, b).map_err(engine);
     }
     // Keep `a` where it is known and (b is unknown or a wins).
-    let a_wins = match merge {
-        Merge::Min => cmp::lt_eq(a, b).map_err(engine)?,
+    let a_wins = match op {
+        Op::Min => cmp::lt_eq(a, b).map_err(engine)?,
         _ => cmp::gt_eq(a, b).map_err(engine)?,
     };
     let a_wins =
