@@ -72,6 +72,15 @@ workload_dir() {
     esac
 }
 
+# Where a workload's hand-written versions are (duckdb.sql, polars_impl.py, pandas_impl.py): next
+# to its segl project, except for W4, whose project is rules/ itself.
+impl_dir() {
+    case $1 in
+        w4) echo "$COMPARE/w4-project" ;;
+        *) workload_dir "$1" ;;
+    esac
+}
+
 # A copy of a workload's project whose [data] names the generated files of the entities the
 # committed segl.toml names (W4, the example project: all five).
 project_copy() { # WORKLOAD -> prints the copy's folder
@@ -122,7 +131,7 @@ for w in $WORKLOADS; do
         continue
     fi
     proj=$(project_copy "$w")
-    wdir=$(workload_dir "$w")
+    wdir=$(impl_dir "$w")
     out=$RES/out/$w
     mkdir -p "$out"
     if [[ " $TOOLS " == *" duckdb-segl-sql "* ]]; then
@@ -136,8 +145,6 @@ for w in $WORKLOADS; do
                     measure "$w" segl "$rep" "$SEGL" run "$proj" --color never \
                         --out "$out/segl.parquet" ;;
                 duckdb | polars | pandas)
-                    # W4 (all of rules/) has no hand-written version: see docs/performance.md.
-                    [ "$w" = w4 ] && continue
                     measure "$w" "$tool" "$rep" "$PYTHON" "$COMPARE/drivers/run_tool.py" "$tool" \
                         "$wdir" "$DATA" "$FORMAT" "$out/$tool" "$log.timing.json" ;;
                 duckdb-segl-sql)
