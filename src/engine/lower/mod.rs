@@ -709,10 +709,17 @@ impl Planner<'_> {
                 return Err(EngineError::Engine("internal: no plan".into()));
             };
             let schema = plan.schema();
-            let batches = planner
-                .runtime
-                .block_on(datafusion::physical_plan::collect(plan, first.task.clone()))?;
-            let batch = concat_batches(&schema, &batches)?;
+            // Partition by partition, each in the order it was read: the piece's records stay
+            // in file order, so a file written in key order needs no sort at the end.
+            let batches =
+                planner
+                    .runtime
+                    .block_on(datafusion::physical_plan::collect_partitioned(
+                        plan,
+                        first.task.clone(),
+                    ))?;
+            let batch = concat_batches(&schema, batches.iter().flatten())?;
+            let batch = in_file_order(&batch)?;
             let keep: Vec<usize> = (0..batch.num_columns())
                 .filter(|i| batch.schema().field(*i).name() != ROW)
                 .collect();
@@ -754,13 +761,7 @@ impl Planner<'_> {
         drop(results);
         // In key order (the key is the first column).
         let order = key_order(whole.column(0))?;
-        let columns = whole
-            .columns()
-            .iter()
-            .map(|c| datafusion::arrow::compute::take(c.as_ref(), &order, None))
-            .collect::<std::result::Result<Vec<_>, _>>()?;
-        let sorted = RecordBatch::try_new(whole.schema(), columns)?;
-        Ok((sorted, counts.into_iter().collect()))
+        Ok((reordered(whole, &order)?, counts.into_iter().collect()))
     }
 
     /// How many records an entity has.
@@ -1536,27 +1537,18 @@ impl Planner<'_> {
                 Some(types::UTC.into()),
             )),
             ExprKind::Not(x) => not(self.condition(frame, x)?),
-            ExprKind::And(xs) => {
-                let mut out: Option<Df> = None;
-                for x in xs {
-                    let c = self.condition(frame, x)?;
-                    out = Some(match out {
-                        Some(o) => o.and(c),
-                        None => c,
-                    });
+            ExprKind::And(xs) | ExprKind::Or(xs) => {
+                let and = matches!(e.kind, ExprKind::And(_));
+                let mut cs = xs
+                    .iter()
+                    .map(|x| self.condition(frame, x))
+                    .collect::<Result<Vec<_>>>()?;
+                match cs.len() {
+                    0 => lit(and),
+                    1 => cs.remove(0),
+                    _ if and => self.udfs.all(cs),
+                    _ => self.udfs.any(cs),
                 }
-                out.unwrap_or_else(|| lit(true))
-            }
-            ExprKind::Or(xs) => {
-                let mut out: Option<Df> = None;
-                for x in xs {
-                    let c = self.condition(frame, x)?;
-                    out = Some(match out {
-                        Some(o) => o.or(c),
-                        None => c,
-                    });
-                }
-                out.unwrap_or_else(|| lit(false))
             }
             ExprKind::Neg(x) => Df::Negative(Box::new(self.compile(frame, x)?)),
             ExprKind::Arith { op, lhs, rhs } => self.arith(frame, e, *op, lhs, rhs)?,
@@ -2325,6 +2317,35 @@ fn empty_piece(p: &Program, entity: EntityId) -> Result<RecordBatch> {
 /// The memory that population functions ranked at the same time may use for their sort
 /// buffers; beyond it they are ranked one after the other.
 const RANK_MEMORY: usize = 256 << 20;
+
+/// `batch` with its rows in the order of its row-number column (the order they had in the
+/// piece of the file they came from), unchanged when they are in that order already or it has
+/// no such column.
+fn in_file_order(batch: &RecordBatch) -> Result<RecordBatch> {
+    let Ok(at) = batch.schema().index_of(ROW) else {
+        return Ok(batch.clone());
+    };
+    let order = key_order(batch.column(at))?;
+    reordered(batch.clone(), &order)
+}
+
+/// The rows of `batch` in `order` (positions); the batch itself when the order is its own.
+fn reordered(batch: RecordBatch, order: &UInt32Array) -> Result<RecordBatch> {
+    if order
+        .values()
+        .iter()
+        .enumerate()
+        .all(|(i, &o)| o as usize == i)
+    {
+        return Ok(batch);
+    }
+    let columns = batch
+        .columns()
+        .iter()
+        .map(|c| datafusion::arrow::compute::take(c.as_ref(), order, None))
+        .collect::<std::result::Result<Vec<_>, _>>()?;
+    Ok(RecordBatch::try_new(batch.schema(), columns)?)
+}
 
 /// The positions of `keys` in ascending order. Files are often written in key order already:
 /// one comparison of each key with the next finds that out, and no sort is needed.

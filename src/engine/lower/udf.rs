@@ -10,9 +10,11 @@ use datafusion::arrow::array::{
     Array, ArrayRef, AsArray, BooleanArray, BooleanBuilder, Date32Array, Decimal128Array,
     Int64Array, ListArray, TimestampMicrosecondArray,
 };
+use datafusion::arrow::compute::kernels::boolean;
 use datafusion::arrow::datatypes::{
     DataType, Date32Type, Decimal128Type, Int64Type, TimeUnit, TimestampMicrosecondType,
 };
+use datafusion::arrow::error::ArrowError;
 use datafusion::common::{DataFusionError, Result};
 use datafusion::logical_expr::{
     ColumnarValue, Expr, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility,
@@ -173,6 +175,8 @@ pub struct Udfs {
     list_match: ScalarUDF,
     round_decimal: ScalarUDF,
     days_between: ScalarUDF,
+    all: ScalarUDF,
+    any: ScalarUDF,
 }
 
 impl Udfs {
@@ -317,6 +321,8 @@ impl Udfs {
             }),
         );
         Udfs {
+            all: connective("segl_all", boolean::and_kleene),
+            any: connective("segl_any", boolean::or_kleene),
             local_date: local_date_fn,
             local_midnight: local_midnight_fn,
             add_span_date: add_span_date_fn,
@@ -363,6 +369,48 @@ impl Udfs {
     pub fn days_between(&self, a: Expr, b: Expr) -> Expr {
         self.days_between.call(vec![a, b])
     }
+
+    /// All of `conditions` (unknown when none is false and one is unknown, as SQL's `AND`).
+    pub fn all(&self, conditions: Vec<Expr>) -> Expr {
+        self.all.call(conditions)
+    }
+
+    /// Any of `conditions` (unknown when none is true and one is unknown, as SQL's `OR`).
+    pub fn any(&self, conditions: Vec<Expr>) -> Expr {
+        self.any.call(conditions)
+    }
+}
+
+/// `and` or `or` of any number of conditions, each evaluated over the whole batch.
+///
+/// DataFusion's own `AND` and `OR` evaluate their right side only on the rows the left side
+/// leaves undecided when those are few, by copying those rows of every column of the batch
+/// first. segl's conditions are cheap comparisons over batches of many columns (a customer's
+/// lists and texts), where that copy costs more than the comparisons it saves; combining the
+/// whole columns' results bit by bit is faster.
+fn connective(
+    name: &str,
+    combine: fn(&BooleanArray, &BooleanArray) -> std::result::Result<BooleanArray, ArrowError>,
+) -> ScalarUDF {
+    ScalarUDF::from(Udf {
+        name: name.to_owned(),
+        signature: Signature::variadic_any(Volatility::Immutable),
+        returns: Some(DataType::Boolean),
+        kernel: Arc::new(move |a: &[ArrayRef]| {
+            let mut out: Option<BooleanArray> = None;
+            for x in a {
+                let x = x
+                    .as_boolean_opt()
+                    .ok_or_else(|| internal("expected a condition"))?;
+                out = Some(match out {
+                    Some(o) => combine(&o, x)?,
+                    None => x.clone(),
+                });
+            }
+            out.map(|o| Arc::new(o) as ArrayRef)
+                .ok_or_else(|| internal("a connective needs a condition"))
+        }),
+    })
 }
 
 /// The next occurrence of `d`'s month and day on or after `as_of` (Feb 29 falls on Feb 28 in
