@@ -7,7 +7,7 @@
 //! rows (whole numbers) instead of comparing key texts again.
 
 use datafusion::arrow::array::BooleanBufferBuilder;
-use datafusion::arrow::array::{Array, ArrayRef, UInt32Array, make_comparator};
+use datafusion::arrow::array::{Array, ArrayRef, AsArray, UInt32Array, make_comparator};
 use datafusion::arrow::buffer::{NullBuffer, ScalarBuffer};
 use datafusion::arrow::compute::{SortOptions, cast};
 use datafusion::common::hash_utils::{QualityRandomState, create_hashes};
@@ -192,11 +192,32 @@ impl KeyIndex {
         } else {
             cast(links, self.keys.data_type()).ok()?
         };
-        let equal =
-            make_comparator(links.as_ref(), self.keys.as_ref(), SortOptions::default()).ok()?;
         let mut rows = vec![0u32; links.len()];
         let mut known = BooleanBufferBuilder::new(links.len());
         known.append_n(links.len(), false);
+        if let (Some(texts), Some(keys)) = (
+            links.as_string_opt::<i32>(),
+            self.keys.as_string_opt::<i32>(),
+        ) {
+            // Text keys, the usual kind: related records often come grouped by the record they
+            // link to, and a link equal to the one before it resolves to the same row.
+            hashes(&links, |i, h| {
+                if i > 0 && known.get_bit(i - 1) && texts.value(i) == texts.value(i - 1) {
+                    rows[i] = rows[i - 1];
+                    known.set_bit(i, true);
+                    return;
+                }
+                let text = texts.value(i);
+                if let Some(k) = self.find(h, |k| keys.value(k as usize) == text) {
+                    rows[i] = k;
+                    known.set_bit(i, true);
+                }
+            });
+            let nulls = NullBuffer::new(known.finish());
+            return Some(UInt32Array::new(ScalarBuffer::from(rows), Some(nulls)));
+        }
+        let equal =
+            make_comparator(links.as_ref(), self.keys.as_ref(), SortOptions::default()).ok()?;
         // The key found for the previous link: related records often come grouped by the
         // record they link to, and then most links repeat the one before.
         let mut last: Option<(u64, u32)> = None;
@@ -204,18 +225,7 @@ impl KeyIndex {
             let repeat = last
                 .filter(|&(lh, k)| lh == h && equal(i, k as usize).is_eq())
                 .map(|(_, k)| k);
-            let found = repeat
-                .or_else(|| {
-                    self.first
-                        .get(&h)
-                        .copied()
-                        .filter(|&k| equal(i, k as usize).is_eq())
-                })
-                .or_else(|| {
-                    self.more
-                        .get(&h)
-                        .and_then(|ks| ks.iter().copied().find(|&k| equal(i, k as usize).is_eq()))
-                });
+            let found = repeat.or_else(|| self.find(h, |k| equal(i, k as usize).is_eq()));
             if let Some(k) = found {
                 rows[i] = k;
                 known.set_bit(i, true);
@@ -224,5 +234,73 @@ impl KeyIndex {
         });
         let nulls = NullBuffer::new(known.finish());
         Some(UInt32Array::new(ScalarBuffer::from(rows), Some(nulls)))
+    }
+
+    /// The row of the key with hash `h` for which `is_it` holds.
+    fn find(&self, h: u64, is_it: impl Fn(u32) -> bool) -> Option<u32> {
+        self.first
+            .get(&h)
+            .copied()
+            .filter(|&k| is_it(k))
+            .or_else(|| {
+                self.more
+                    .get(&h)
+                    .and_then(|ks| ks.iter().copied().find(|&k| is_it(k)))
+            })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use datafusion::arrow::array::{Array, ArrayRef, Int64Array, StringArray};
+
+    use super::KeyIndex;
+
+    fn rows(index: &KeyIndex, links: ArrayRef) -> Vec<Option<u32>> {
+        let resolved = index.resolve(&links).expect("comparable");
+        (0..resolved.len())
+            .map(|i| resolved.is_valid(i).then(|| resolved.value(i)))
+            .collect()
+    }
+
+    #[test]
+    fn text_links_grouped_or_not_unknown_or_unmatched() {
+        let keys: ArrayRef = Arc::new(StringArray::from(vec!["a", "b", "c"]));
+        let index = KeyIndex::new(&keys).expect("small");
+        let links: ArrayRef = Arc::new(StringArray::from(vec![
+            Some("b"),
+            Some("b"),
+            None,
+            Some("b"),
+            Some("x"),
+            Some("x"),
+            Some("a"),
+            Some("c"),
+            Some("a"),
+        ]));
+        assert_eq!(
+            rows(&index, links),
+            vec![
+                Some(1),
+                Some(1),
+                None,
+                Some(1),
+                None,
+                None,
+                Some(0),
+                Some(2),
+                Some(0)
+            ]
+        );
+    }
+
+    #[test]
+    fn number_links() {
+        let keys: ArrayRef = Arc::new(Int64Array::from(vec![10, 20]));
+        let index = KeyIndex::new(&keys).expect("small");
+        let links: ArrayRef = Arc::new(Int64Array::from(vec![Some(20), Some(20), None, Some(5)]));
+        assert_eq!(rows(&index, links), vec![Some(1), Some(1), None, None]);
     }
 }

@@ -37,7 +37,7 @@ use crate::ir::{
 
 use crate::ir::usage::Usage;
 use time::{date_range, instant_range};
-use udf::{Udfs, date_to_days, unit_code};
+use udf::{KnownTrue, Udfs, date_to_days, unit_code};
 
 /// Which rules to evaluate, and which extra values to report.
 #[derive(Clone, Debug, Default)]
@@ -1325,7 +1325,7 @@ impl Planner<'_> {
         self.next += 1;
         udf::list_match_constant(&name, wanted, all, ci)
             .call(vec![list])
-            .is_true()
+            .known_true()
     }
 
     /// Makes sure `e` is a column of the frame and returns its name.
@@ -1418,7 +1418,7 @@ impl Planner<'_> {
     /// A condition as a never-null boolean (closed world: unknown counts as false).
     fn condition(&mut self, frame: &mut Frame, e: &Expr) -> Result<Df> {
         let x = self.compile(frame, e)?;
-        Ok(if e.nullable { x.is_true() } else { x })
+        Ok(if e.nullable { x.known_true() } else { x })
     }
 
     fn value_lit(&self, v: &Value, ty: &Type) -> Result<Df> {
@@ -1562,7 +1562,7 @@ impl Planner<'_> {
                     CompareOp::Gt => l.gt(r),
                     CompareOp::Ge => l.gt_eq(r),
                 };
-                x.is_true()
+                x.known_true()
             }
             ExprKind::Text {
                 op,
@@ -1586,7 +1586,7 @@ impl Planner<'_> {
                         f::regexp_like(v, pat, flags)
                     }
                 };
-                x.is_true()
+                x.known_true()
             }
             ExprKind::IsKnown(x) => self.compile(frame, x)?.is_not_null(),
             ExprKind::InList {
@@ -1603,13 +1603,13 @@ impl Planner<'_> {
                 if *ignore_case {
                     v = f::lower(v);
                 }
-                v.in_list(opts, false).is_true()
+                v.in_list(opts, false).known_true()
             }
             ExprKind::Between { value, low, high } => {
                 let v = self.compile(frame, value)?;
                 let lo = self.compile(frame, low)?;
                 let hi = self.compile(frame, high)?;
-                v.clone().gt_eq(lo).and(v.lt_eq(hi)).is_true()
+                v.clone().gt_eq(lo).and(v.lt_eq(hi)).known_true()
             }
             ExprKind::IsEmpty(x) => {
                 let v = self.compile(frame, x)?;
@@ -1618,7 +1618,7 @@ impl Planner<'_> {
                 } else {
                     cast(f::character_length(v), DataType::UInt64)
                 };
-                len.eq(lit(0_u64)).is_true()
+                len.eq(lit(0_u64)).known_true()
             }
             ExprKind::ListContains {
                 list,
@@ -1632,7 +1632,7 @@ impl Planner<'_> {
                     let el = self.compile(frame, element)?;
                     self.udfs
                         .list_match(l, nested::make_array(vec![el]), false, *ignore_case)
-                        .is_true()
+                        .known_true()
                 }
             }
             ExprKind::ListContainsAny {
@@ -1651,12 +1651,12 @@ impl Planner<'_> {
                     self.list_match_constant(l, &wanted, all, *ignore_case)
                 } else {
                     let els = self.compile(frame, elements)?;
-                    self.udfs.list_match(l, els, all, *ignore_case).is_true()
+                    self.udfs.list_match(l, els, all, *ignore_case).known_true()
                 }
             }
             ExprKind::InWindow { value, window } => {
                 let v = self.compile(frame, value)?;
-                self.in_window(v, &value.ty, window)?.is_true()
+                self.in_window(v, &value.ty, window)?.known_true()
             }
             ExprKind::DaysSince(x) => {
                 let v = self.compile(frame, x)?;

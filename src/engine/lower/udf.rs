@@ -381,6 +381,37 @@ impl Udfs {
     }
 }
 
+/// Conditions as yes or no: an unknown condition is a no.
+pub trait KnownTrue {
+    /// True where the condition is known to hold: DataFusion's `IS TRUE` compares value by
+    /// value; this combines the values' and the nulls' bits.
+    fn known_true(self) -> Expr;
+}
+
+impl KnownTrue for Expr {
+    fn known_true(self) -> Expr {
+        static IS_TRUE: std::sync::LazyLock<ScalarUDF> = std::sync::LazyLock::new(|| {
+            udf(
+                "segl_is_true",
+                1,
+                Some(DataType::Boolean),
+                Arc::new(|a: &[ArrayRef]| {
+                    let x = a
+                        .first()
+                        .and_then(|x| x.as_boolean_opt())
+                        .ok_or_else(|| internal("expected a condition"))?;
+                    let values = match x.nulls() {
+                        Some(nulls) => x.values() & nulls.inner(),
+                        None => x.values().clone(),
+                    };
+                    Ok(Arc::new(BooleanArray::new(values, None)) as ArrayRef)
+                }),
+            )
+        });
+        IS_TRUE.call(vec![self])
+    }
+}
+
 /// `and` or `or` of any number of conditions, each evaluated over the whole batch.
 ///
 /// DataFusion's own `AND` and `OR` evaluate their right side only on the rows the left side
