@@ -11,7 +11,9 @@ use super::{Exit, print_out, print_usage_error};
 use segl::diagnostics::{suggest, thousands};
 use segl::engine::RunSettings;
 use segl::engine::lower::streaming::streamable;
-use segl::engine::lower::{EngineError, ExtraColumn, Request, Rule, column_expr, evaluate};
+use segl::engine::lower::{
+    EngineError, Evaluation, ExtraColumn, Request, Rule, column_expr, evaluate,
+};
 use segl::engine::output::{OutputFormat, write};
 use segl::engine::summary::{Summary, summarize};
 use segl::ir::{EntityId, Program, ScoreId, SegmentId, TierSetId};
@@ -90,26 +92,22 @@ pub fn run(args: &RunArgs) -> Exit {
     progress.done();
     super::project::report(&evaluation.diagnostics, &ready.sources, color);
 
-    let mut written = Vec::new();
+    // The summary is counted while the membership files are written: both only read the
+    // results.
     let progress = Progress::start("writing the membership");
-    if let (Some(out), Some(format)) = (&args.out, out_format) {
-        for m in &evaluation.memberships {
-            let path = if m.entity == primary {
-                out.clone()
-            } else {
-                with_entity_suffix(out, &program.entity(m.entity).name)
-            };
-            let result = super::write::atomically(&path, |w| {
-                write(&m.batch, format, w).map_err(|e| std::io::Error::other(e.to_string()))
-            });
-            if let Err(e) = result {
-                print_usage_error(&format!("cannot write `{}`: {e}", path.display()));
-                return Exit::Usage;
-            }
-            written.push((path.display().to_string(), m.batch.num_rows()));
-        }
-    }
+    let (summary, written) = std::thread::scope(|scope| {
+        let summary = scope.spawn(|| summarize(program, &evaluation));
+        let written = write_memberships(args, program, primary, out_format, &evaluation);
+        let summary = summary
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (summary, written)
+    });
     progress.done();
+    let written = match written {
+        Ok(written) => written,
+        Err(exit) => return exit,
+    };
 
     let mut history_line = None;
     if let Some(path) = &args.history {
@@ -119,7 +117,6 @@ pub fn run(args: &RunArgs) -> Exit {
         }
     }
 
-    let summary = summarize(program, &evaluation);
     let rows: Vec<(String, usize)> = ready
         .dataset
         .files()
@@ -141,6 +138,38 @@ pub fn run(args: &RunArgs) -> Exit {
         eprintln!("{line}");
     }
     Exit::Clean
+}
+
+/// Writes each entity's membership to `--out` (the primary entity's) or a file named after the
+/// entity next to it, each atomically; the files written and their rows. A file that cannot be
+/// written is printed and returned as the exit code.
+fn write_memberships(
+    args: &RunArgs,
+    program: &Program,
+    primary: EntityId,
+    out_format: Option<OutputFormat>,
+    evaluation: &Evaluation,
+) -> Result<Vec<(String, usize)>, Exit> {
+    let mut written = Vec::new();
+    let (Some(out), Some(format)) = (&args.out, out_format) else {
+        return Ok(written);
+    };
+    for m in &evaluation.memberships {
+        let path = if m.entity == primary {
+            out.clone()
+        } else {
+            with_entity_suffix(out, &program.entity(m.entity).name)
+        };
+        let result = super::write::atomically(&path, |w| {
+            write(&m.batch, format, w).map_err(|e| std::io::Error::other(e.to_string()))
+        });
+        if let Err(e) = result {
+            print_usage_error(&format!("cannot write `{}`: {e}", path.display()));
+            return Err(Exit::Usage);
+        }
+        written.push((path.display().to_string(), m.batch.num_rows()));
+    }
+    Ok(written)
 }
 
 /// What `segl run` was asked for, read from its options once the rules are checked.

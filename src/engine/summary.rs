@@ -125,11 +125,19 @@ fn entity_summary(program: &Program, evaluation: &Evaluation, m: &Membership) ->
         let Some(col) = col.as_string_opt::<i32>() else {
             continue;
         };
+        // One pass over the column, counting every tier at once.
+        let mut counted: std::collections::HashMap<&str, u64> =
+            t.rows.iter().map(|row| (row.name.as_str(), 0)).collect();
+        for v in col.iter().flatten() {
+            if let Some(n) = counted.get_mut(v) {
+                *n += 1;
+            }
+        }
         let tiers = t
             .rows
             .iter()
             .map(|row| {
-                let n = col.iter().filter(|v| *v == Some(row.name.as_str())).count() as u64;
+                let n = counted.get(row.name.as_str()).copied().unwrap_or(0);
                 TierCount {
                     tier: row.name.clone(),
                     records: n,
