@@ -368,6 +368,30 @@ struct Needs {
     seen: HashSet<String>,
 }
 
+impl<'a> Planner<'a> {
+    /// The file of a streamed entity, opened to be read `per_piece` records at a time.
+    fn open_stream(
+        &self,
+        entity: EntityId,
+        per_piece: usize,
+    ) -> Result<(
+        crate::engine::load::stream::Streamed,
+        crate::engine::load::stream::Stream<'a>,
+    )> {
+        let Some(spec) = self.data.streamed(entity).cloned() else {
+            return Err(EngineError::Engine("internal: no file to read".into()));
+        };
+        let stream = crate::engine::load::stream::Stream::open(
+            self.program,
+            &spec,
+            &self.settings.as_of.time_zone,
+            per_piece,
+        )
+        .map_err(EngineError::Data)?;
+        Ok((spec, stream))
+    }
+}
+
 impl Planner<'_> {
     fn fresh(&mut self) -> String {
         let name = format!("c{}", self.next);
@@ -659,17 +683,8 @@ impl Planner<'_> {
         outputs: &[Output],
     ) -> Result<(RecordBatch, Vec<(SegmentId, u64)>)> {
         let p = self.program;
-        let Some(spec) = self.data.streamed(entity).cloned() else {
-            return Err(EngineError::Engine("internal: no file to read".into()));
-        };
-        let zone = self.settings.as_of.time_zone.clone();
-        let stream = crate::engine::load::stream::Stream::open(
-            p,
-            &spec,
-            &zone,
-            crate::engine::load::stream::RECORDS_PER_PIECE,
-        )
-        .map_err(EngineError::Data)?;
+        let (spec, stream) =
+            self.open_stream(entity, crate::engine::load::stream::RECORDS_PER_PIECE)?;
         let mut results: Vec<RecordBatch> = Vec::new();
         let mut counts: BTreeMap<SegmentId, u64> = BTreeMap::new();
         let mut broken = false;
@@ -1048,9 +1063,8 @@ impl Planner<'_> {
         parents: usize,
     ) -> Result<HashMap<String, ArrayRef>> {
         let p = self.program;
-        let Some(spec) = self.data.streamed(plan.child).cloned() else {
-            return Err(EngineError::Engine("internal: no file to read".into()));
-        };
+        let (spec, stream) =
+            self.open_stream(plan.child, crate::engine::load::stream::RELATED_PER_PIECE)?;
         let parent_table = self
             .data
             .table(plan.parent)
@@ -1066,14 +1080,6 @@ impl Planner<'_> {
             ))
         })?;
         let parent_origin = parent_table.origin.clone();
-        let zone = self.settings.as_of.time_zone.clone();
-        let stream = crate::engine::load::stream::Stream::open(
-            p,
-            &spec,
-            &zone,
-            crate::engine::load::stream::RELATED_PER_PIECE,
-        )
-        .map_err(EngineError::Data)?;
         let mut dense: HashMap<String, streaming::Dense> = HashMap::new();
         let mut added: Option<dense::Aggregates> = None;
         let mut pairs: BTreeMap<usize, Vec<RecordBatch>> = BTreeMap::new();
