@@ -651,28 +651,8 @@ impl Planner<'_> {
             }
             _ => (0..u32::try_from(rows.len()).unwrap_or(u32::MAX)).collect(),
         };
-        let order = UInt32Array::from(order);
-        let mut fields = Vec::new();
-        let mut columns = Vec::new();
-        for (i, (field, column)) in batch
-            .schema()
-            .fields()
-            .iter()
-            .zip(batch.columns())
-            .enumerate()
-        {
-            if i == at {
-                continue;
-            }
-            fields.push(field.as_ref().clone());
-            columns.push(datafusion::arrow::compute::take(
-                column.as_ref(),
-                &order,
-                None,
-            )?);
-        }
-        let schema = Arc::new(datafusion::arrow::datatypes::Schema::new(fields));
-        Ok(RecordBatch::try_new(schema, columns)?)
+        let keep: Vec<usize> = (0..batch.num_columns()).filter(|&i| i != at).collect();
+        reordered(batch.project(&keep)?, &UInt32Array::from(order))
     }
 
     /// The rules of an entity whose file is read piece by piece: each piece evaluated on its
@@ -2319,7 +2299,6 @@ fn empty_piece(p: &Program, entity: EntityId) -> Result<RecordBatch> {
         .ok_or_else(|| EngineError::Engine("internal: an empty piece".into()))
 }
 
-/// A query-engine table of a batch and its row numbers ([`ROW`]), in `parts` partitions.
 /// The memory that population functions ranked at the same time may use for their sort
 /// buffers; beyond it they are ranked one after the other.
 const RANK_MEMORY: usize = 256 << 20;
@@ -2424,6 +2403,7 @@ impl PiecePlan {
     }
 }
 
+/// A query-engine table of a batch and its row numbers ([`ROW`]), in `parts` partitions.
 fn memtable(batch: &RecordBatch, parts: usize) -> Result<Arc<MemTable>> {
     let (schema, partitions) = partitioned(batch, parts)?;
     Ok(Arc::new(MemTable::try_new(schema, partitions)?))
