@@ -440,49 +440,67 @@ impl Slots {
             }
             Slots::Float { values, seen, op } => {
                 let v = value.as_primitive::<Float64Type>();
-                for r in rows.set_indices() {
-                    let p = parents.value(r) as usize;
-                    let (Some(slot), Some(s)) = (values.get_mut(p), seen.get_mut(p)) else {
-                        continue;
-                    };
-                    let x = v.value(r);
-                    if !*s {
-                        *slot = x;
-                        *s = true;
-                        continue;
-                    }
-                    *slot = match *op {
-                        Op::Sum => *slot + x,
-                        Op::Min => slot.min(x),
-                        Op::Max => slot.max(x),
-                    };
-                }
+                let op = *op;
+                fold(
+                    values,
+                    seen,
+                    parents,
+                    rows,
+                    |r| v.value(r),
+                    |slot, x| {
+                        Ok(match op {
+                            Op::Sum => slot + x,
+                            Op::Min => slot.min(x),
+                            Op::Max => slot.max(x),
+                        })
+                    },
+                )?;
             }
             Slots::Whole {
                 values, seen, op, ..
             } => {
                 let whole = cast(value, &DataType::Int64).map_err(engine)?;
                 let v = whole.as_primitive::<Int64Type>();
-                for r in rows.set_indices() {
-                    let p = parents.value(r) as usize;
-                    let (Some(slot), Some(s)) = (values.get_mut(p), seen.get_mut(p)) else {
-                        continue;
-                    };
-                    let x = v.value(r);
-                    if !*s {
-                        *slot = x;
-                        *s = true;
-                        continue;
-                    }
-                    *slot = match *op {
-                        Op::Sum => slot.checked_add(x).ok_or_else(too_big)?,
-                        Op::Min => (*slot).min(x),
-                        Op::Max => (*slot).max(x),
-                    };
-                }
+                let op = *op;
+                fold(
+                    values,
+                    seen,
+                    parents,
+                    rows,
+                    |r| v.value(r),
+                    |slot, x| {
+                        Ok(match op {
+                            Op::Sum => slot.checked_add(x).ok_or_else(too_big)?,
+                            Op::Min => slot.min(x),
+                            Op::Max => slot.max(x),
+                        })
+                    },
+                )?;
             }
             Slots::Count(_) => return Err(engine("internal: a value part changed its kind")),
         }
         Ok(())
     }
+}
+
+/// Folds `value(r)` into the slot of parent `parents[r]` for every row `r` in `rows`: a slot's
+/// first value is taken as it is, later ones are combined with it by `combine`.
+fn fold<T: Copy>(
+    values: &mut [T],
+    seen: &mut [bool],
+    parents: &UInt32Array,
+    rows: &BooleanBuffer,
+    value: impl Fn(usize) -> T,
+    combine: impl Fn(T, T) -> Result<T>,
+) -> Result<()> {
+    for r in rows.set_indices() {
+        let p = parents.value(r) as usize;
+        let (Some(slot), Some(s)) = (values.get_mut(p), seen.get_mut(p)) else {
+            continue;
+        };
+        let x = value(r);
+        *slot = if *s { combine(*slot, x)? } else { x };
+        *s = true;
+    }
+    Ok(())
 }
