@@ -384,7 +384,7 @@ impl Udfs {
 /// Conditions as yes or no: an unknown condition is a no.
 pub trait KnownTrue {
     /// True where the condition is known to hold: DataFusion's `IS TRUE` compares value by
-    /// value; this combines the values' and the nulls' bits.
+    /// value; this masks the values with the nulls ([`super::dense::known_true`]).
     fn known_true(self) -> Expr;
 }
 
@@ -400,11 +400,7 @@ impl KnownTrue for Expr {
                         .first()
                         .and_then(|x| x.as_boolean_opt())
                         .ok_or_else(|| internal("expected a condition"))?;
-                    let values = match x.nulls() {
-                        Some(nulls) => x.values() & nulls.inner(),
-                        None => x.values().clone(),
-                    };
-                    Ok(Arc::new(BooleanArray::new(values, None)) as ArrayRef)
+                    Ok(Arc::new(super::dense::known_true(x)) as ArrayRef)
                 }),
             )
         });
